@@ -1,0 +1,43 @@
+"""Small pytree helpers shared by the dynamics (DLN parameters and network weights alike)."""
+
+import jax
+import jax.numpy as jnp
+
+
+def axpy(a, x, y):
+    """Return ``a * x + y`` leaf by leaf."""
+    return jax.tree.map(lambda xi, yi: a * xi + yi, x, y)
+
+
+def scale(a, x):
+    """Return ``a * x`` leaf by leaf."""
+    return jax.tree.map(lambda xi: a * xi, x)
+
+
+def add(x, y):
+    return jax.tree.map(jnp.add, x, y)
+
+
+def sub(x, y):
+    return jax.tree.map(jnp.subtract, x, y)
+
+
+def vdot(x, y):
+    """Euclidean inner product of two pytrees."""
+    return sum(jnp.vdot(a, b) for a, b in zip(jax.tree.leaves(x), jax.tree.leaves(y)))
+
+
+def norm(x):
+    """Euclidean norm of a pytree."""
+    return jnp.sqrt(vdot(x, x))
+
+
+def is_bounded(x, bound):
+    """True when every leaf is finite and no entry exceeds ``bound`` in absolute value."""
+    leaves = jax.tree.leaves(x)
+    return jnp.all(jnp.stack([jnp.all(jnp.isfinite(a) & (jnp.abs(a) <= bound)) for a in leaves]))
+
+
+def select(pred, on_true, on_false):
+    """``jnp.where(pred, on_true, on_false)`` over matching pytrees with a scalar predicate."""
+    return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)

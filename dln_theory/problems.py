@@ -1,0 +1,131 @@
+"""Regression problems: sparse Gaussian regression and user-supplied data.
+
+Convention (science.md §1): X ∈ R^{n×d}, y ∈ R^n, L(β) = (1/2n)‖Xβ − y‖².
+"""
+
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _validate
+
+BETA_DISTRIBUTIONS = ("abs_normal_unit", "normal", "sign", "constant")
+
+
+class Problem(eqx.Module):
+    """Training data, and optionally the teacher β* and a held-out test set."""
+
+    X: jax.Array
+    y: jax.Array
+    beta_star: jax.Array | None = None
+    X_test: jax.Array | None = None
+    y_test: jax.Array | None = None
+
+    @property
+    def n(self) -> int:
+        return self.X.shape[-2]
+
+    @property
+    def d(self) -> int:
+        return self.X.shape[-1]
+
+    def train_loss(self, beta):
+        """L(β) = (1/2n)‖Xβ − y‖² (science.md §1)."""
+        return 0.5 * jnp.mean((self.X @ beta - self.y) ** 2, axis=-1)
+
+    def test_error(self, beta):
+        """‖β − β*‖²."""
+        if self.beta_star is None:
+            raise ValueError("test_error needs beta_star: this problem was built without a teacher")
+        return jnp.sum((beta - self.beta_star) ** 2, axis=-1)
+
+    def test_loss(self, beta):
+        """(1/2n_test)‖X_test β − y_test‖² on the held-out set."""
+        if self.X_test is None:
+            raise ValueError("test_loss needs a test set: this problem was built without X_test")
+        return 0.5 * jnp.mean((beta @ self.X_test.T - self.y_test) ** 2, axis=-1)
+
+
+def from_data(X, y, beta_star=None, X_test=None, y_test=None) -> Problem:
+    """A `Problem` from user-supplied arrays, checked for shape and finiteness."""
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+    if X.ndim != 2:
+        raise ValueError(f"X has shape {X.shape}: X must be a 2-D array of shape (n, d)")
+    if y.shape != (X.shape[0],):
+        raise ValueError(f"y has shape {y.shape}: y must have shape (n,) = ({X.shape[0]},) to match X")
+    _validate.finite("X", X)
+    _validate.finite("y", y)
+    if beta_star is not None and np.shape(beta_star) != (X.shape[1],):
+        raise ValueError(
+            f"beta_star has shape {np.shape(beta_star)}: it must have shape (d,) = ({X.shape[1]},)"
+        )
+    if (X_test is None) != (y_test is None):
+        raise ValueError("X_test and y_test must be given together")
+    if X_test is not None:
+        X_test, y_test = np.asarray(X_test, dtype=float), np.asarray(y_test, dtype=float)
+        if X_test.ndim != 2 or X_test.shape[1] != X.shape[1] or y_test.shape != (X_test.shape[0],):
+            raise ValueError(
+                f"X_test {X_test.shape} / y_test {y_test.shape}: need (m, {X.shape[1]}) and (m,)"
+            )
+    as_jnp = lambda a: None if a is None else jnp.asarray(a, dtype=float)  # noqa: E731
+    return Problem(as_jnp(X), as_jnp(y), as_jnp(beta_star), as_jnp(X_test), as_jnp(y_test))
+
+
+@dataclass(frozen=True)
+class SparseRegression:
+    """Sparse Gaussian regression: x ~ N(0, I_d), y = ⟨β*, x⟩ + σ·N(0, 1).
+
+    β* is supported on its first ``k`` coordinates, drawn from ``beta_dist``:
+    ``"abs_normal_unit"`` |N(0,1)| normalized to ‖β*‖ = 1 (Andriushchenko & Flammarion,
+    arXiv:2206.06232), ``"normal"`` N(0,1), ``"sign"`` ±1, ``"constant"`` 1/√k.
+    The test set has ``n_test`` noiseless points. ``sample(seed)`` is jittable and vmappable
+    over the seed, so a sweep can draw one data set per configuration.
+    """
+
+    n: int
+    d: int
+    k: int
+    sigma: float = 0.0
+    n_test: int = 1000
+    beta_dist: str = "abs_normal_unit"
+
+    def __post_init__(self):
+        _validate.integer_at_least("n", self.n, 1)
+        _validate.integer_at_least("d", self.d, 1)
+        _validate.integer_at_least("k", self.k, 0)
+        if self.k > self.d:
+            raise ValueError(f"k={self.k} is not allowed: the number of nonzeros must be <= d={self.d}")
+        _validate.nonnegative("sigma", self.sigma)
+        _validate.integer_at_least("n_test", self.n_test, 0)
+        _validate.one_of("beta_dist", self.beta_dist, BETA_DISTRIBUTIONS)
+
+    @property
+    def support(self) -> np.ndarray:
+        """Boolean mask of the support of β*."""
+        return np.arange(self.d) < self.k
+
+    def sample(self, seed) -> Problem:
+        """Draw (X, y, β*, X_test, y_test) from an integer seed or a PRNG key."""
+        key = jax.random.PRNGKey(seed) if jnp.ndim(seed) == 0 else seed
+        kx, kb, kn, kt = jax.random.split(key, 4)
+        X = jax.random.normal(kx, (self.n, self.d))
+        beta_star = self._teacher(kb)
+        y = X @ beta_star + self.sigma * jax.random.normal(kn, (self.n,))
+        X_test = jax.random.normal(kt, (self.n_test, self.d))
+        return Problem(X, y, beta_star, X_test, X_test @ beta_star)
+
+    def _teacher(self, key):
+        on = jnp.arange(self.d) < self.k
+        z = jax.random.normal(key, (self.d,))
+        if self.beta_dist == "abs_normal_unit":
+            b = jnp.where(on, jnp.abs(z), 0.0)
+            return b / jnp.maximum(jnp.linalg.norm(b), jnp.finfo(b.dtype).tiny)
+        if self.beta_dist == "normal":
+            return jnp.where(on, z, 0.0)
+        if self.beta_dist == "sign":
+            return jnp.where(on, jnp.sign(z), 0.0)
+        return jnp.where(on, 1.0 / np.sqrt(max(self.k, 1)), 0.0)
+

@@ -1,0 +1,168 @@
+"""simulate(): one jitted call per run, a while-loop over save points around a scan over steps.
+
+Memory is O(number of saves), not O(steps). Per configuration (so also under vmap):
+
+* **divergence**: a step whose parameters leave the finite box |θ| ≤ ``divergence_bound`` is
+  rejected, the run is frozen at its last good iterate and ``diverged_at`` records that step's index;
+* **convergence**: once the training loss at a save point is below ``loss_tol`` the run is frozen
+  and ``converged_at`` records the step count. The loop stops when every configuration is frozen.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from . import _tree, _validate
+from .dynamics._base import Method
+from .models import Model, check_alpha
+from .objective import Objective
+from .problems import Problem
+
+
+class Trajectory(eqx.Module):
+    """Saved quantities, one row per save point (leading batch axes under `sweep`).
+
+    Attributes:
+        t: time t = Σ η_k at each save (science.md §1).
+        beta: β(θ) at each save.
+        loss: training loss L(θ).
+        grad_norm: ‖∇_θ L(θ)‖.
+        alpha_eff2: effective initialization per coordinate (P-E: ½(u² − v²); see `models`).
+        params: the final parameters θ.
+        steps: number of steps taken.
+        diverged_at: index of the rejected step, or −1.
+        converged_at: step count at which loss < loss_tol, or −1.
+    """
+
+    t: jax.Array
+    beta: jax.Array
+    loss: jax.Array
+    grad_norm: jax.Array
+    alpha_eff2: jax.Array
+    params: jax.Array
+    steps: jax.Array
+    diverged_at: jax.Array
+    converged_at: jax.Array
+
+    @property
+    def diverged(self):
+        return self.diverged_at >= 0
+
+
+def default_save_every(n_steps: int, max_saves: int = 100) -> int:
+    """The smallest save interval that divides ``n_steps`` into at most ``max_saves`` blocks."""
+    return next(s for s in range(1, n_steps + 1) if n_steps % s == 0 and n_steps // s <= max_saves)
+
+
+def check_run_arguments(n_steps, save_every, loss_tol, divergence_bound) -> int:
+    """Validate the run length arguments; return the save interval."""
+    _validate.integer_at_least("n_steps", n_steps, 1)
+    save_every = default_save_every(n_steps) if save_every is None else save_every
+    _validate.integer_at_least("save_every", save_every, 1)
+    if n_steps % save_every:
+        raise ValueError(f"save_every={save_every} is not allowed: it must divide n_steps={n_steps}")
+    _validate.nonnegative("loss_tol", loss_tol)
+    _validate.positive("divergence_bound", divergence_bound)
+    return save_every
+
+
+def check_inputs(method, model, problem) -> None:
+    """Type checks shared by `simulate` and `sweep`."""
+    if not isinstance(method, Method):
+        raise ValueError(f"method={method!r} is not allowed: pass a dln_theory method such as GD(eta=0.1)")
+    if not isinstance(model, Model):
+        raise ValueError(f"model={model!r} is not allowed: pass a parametrization, PE() or PW(depth)")
+    if not isinstance(problem, Problem):
+        raise ValueError(f"problem={problem!r} is not allowed: pass a Problem (see problems.from_data)")
+
+
+def simulate(
+    method: Method,
+    model: Model,
+    problem: Problem,
+    alpha,
+    n_steps: int,
+    save_every: int | None = None,
+    *,
+    key=0,
+    params0=None,
+    loss_tol: float = 0.0,
+    divergence_bound: float = 1e8,
+) -> Trajectory:
+    """Run ``method`` on the DLN ``model`` fitted to ``problem`` for ``n_steps`` steps.
+
+    Args:
+        method: a method (GD, GradientFlow, …); its hyper-parameters are traced, not static.
+        model: PE() or PW(depth).
+        problem: training data (and optionally β* and a test set).
+        alpha: initialization scale α, scalar or per coordinate (ignored when ``params0`` given).
+        n_steps: number of steps; time T = n_steps·η for a constant step.
+        save_every: steps between saves (must divide n_steps; default: at most 100 saves).
+        key: PRNG seed or key for stochastic methods.
+        params0: explicit initial parameters (2, d), overriding ``model.init(alpha)``.
+        loss_tol: freeze the run once the training loss at a save point is below this.
+        divergence_bound: reject steps with a non-finite entry or one above this bound.
+    """
+    check_inputs(method, model, problem)
+    check_alpha(alpha, problem.d)
+    save_every = check_run_arguments(n_steps, save_every, loss_tol, divergence_bound)
+    if params0 is None:
+        params0 = model.init(alpha, problem.d)
+    key = jax.random.PRNGKey(key) if np.ndim(key) == 0 else key
+    objective = Objective(model, problem.X, problem.y)
+    return _run_jit(
+        method, objective, params0, key, loss_tol, divergence_bound, n_steps // save_every, save_every
+    )
+
+
+def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: int, save_every: int):
+    """The traceable core of `simulate` (vmapped by `sweep`)."""
+
+    def record(params, t):
+        loss, grad = objective.value_and_grad(params)
+        return (t, objective.model.beta(params), loss, _tree.norm(grad), objective.model.alpha_eff2(params))
+
+    def one_step(carry, _):
+        params, state, t, k, key, diverged_at = carry
+        key, sub = jax.random.split(key)
+        new_params, new_state, aux = method.step(params, state, objective, sub)
+        running = diverged_at < 0
+        ok = _tree.is_bounded(new_params, divergence_bound)
+        move = running & ok
+        diverged_at = jnp.where(running & ~ok, k, diverged_at)
+        params = _tree.select(move, new_params, params)
+        state = _tree.select(move, new_state, state)
+        t = jnp.where(move, t + aux["dt"], t)
+        return (params, state, t, jnp.where(move, k + 1, k), key, diverged_at), None
+
+    def block(carry):
+        i, params, state, t, k, key, diverged_at, converged_at, saves = carry
+        (params, state, t, k, key, diverged_at), _ = jax.lax.scan(
+            one_step, (params, state, t, k, key, diverged_at), None, length=save_every
+        )
+        rec = record(params, t)
+        converged_at = jnp.where((converged_at < 0) & (rec[2] < loss_tol), k, converged_at)
+        saves = jax.tree.map(lambda buf, r: buf.at[i + 1].set(r), saves, rec)
+        return i + 1, params, state, t, k, key, diverged_at, converged_at, saves
+
+    def running(carry):
+        i, *_, diverged_at, converged_at, _saves = carry
+        return (i < n_blocks) & (diverged_at < 0) & (converged_at < 0)
+
+    t0 = jnp.zeros((), dtype=float)
+    rec0 = record(params0, t0)
+    saves = jax.tree.map(lambda r: jnp.zeros((n_blocks + 1,) + r.shape, r.dtype).at[0].set(r), rec0)
+    minus_one = -jnp.ones((), dtype=int)
+    carry = (0, params0, method.init(params0), t0, jnp.zeros((), dtype=int), key, minus_one, minus_one, saves)
+    i, params, _, _, k, _, diverged_at, converged_at, saves = jax.lax.while_loop(running, block, carry)
+    rows = jnp.arange(n_blocks + 1)
+    saves = jax.tree.map(lambda buf: jnp.where(_expand(rows > i, buf), buf[i], buf), saves)
+    return Trajectory(*saves, params, k, diverged_at, converged_at)
+
+
+def _expand(mask, like):
+    return mask.reshape(mask.shape + (1,) * (like.ndim - 1))
+
+
+_run_jit = eqx.filter_jit(run)

@@ -1,0 +1,211 @@
+"""sweep(): a grid of configurations in one compiled function (vmap), chunked and cached.
+
+Axes of the grid are ``alpha``, ``seed`` and any numeric hyper-parameter of the method (``eta``,
+``gamma``, ``eps``, ``rho``, ``b``, ``momentum``, or a dotted path such as ``field.beta``). The grid
+is the Cartesian product of the axes; results carry the grid shape in front. Configurations run in
+chunks of equal size through one trace; each finished chunk is written to the cache, so an
+interrupted sweep resumes without recomputing it. A diverging configuration is frozen and
+flagged (``diverged_at``) without touching its neighbours.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from . import _cache, _validate
+from .dynamics._base import Method
+from .models import Model, check_alpha
+from .objective import Objective
+from .problems import Problem, SparseRegression
+from .simulate import Trajectory, check_inputs, check_run_arguments, run
+
+_trace_count = 0
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Results on a grid.
+
+    Attributes:
+        axes: name → 1-D array of the values along that axis, in grid order.
+        trajectory: a `Trajectory` whose arrays have the grid shape in front.
+        test_error: ‖β − β*‖² at each save (grid shape + (saves,)), when β* is known.
+        test_loss: held-out loss at each save, when a test set is known.
+        traces: how many times the sweep's function was traced during this call.
+        cache_path: the cache folder of this sweep, or None.
+    """
+
+    axes: dict
+    trajectory: Trajectory
+    test_error: np.ndarray | None
+    test_loss: np.ndarray | None
+    traces: int
+    cache_path: str | None
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(len(v) for v in self.axes.values())
+
+
+def sweep(
+    method: Method,
+    model: Model,
+    problem: Problem | SparseRegression,
+    grid: Mapping[str, object],
+    n_steps: int,
+    save_every: int | None = None,
+    *,
+    alpha=None,
+    seed: int = 0,
+    loss_tol: float = 0.0,
+    divergence_bound: float = 1e8,
+    chunk_size: int | None = None,
+    cache: bool = True,
+    cache_dir=None,
+    progress: bool | None = None,
+) -> SweepResult:
+    """Run ``method`` on every point of ``grid`` (see module docstring).
+
+    Args:
+        method: the method; its values for swept hyper-parameters are replaced per configuration.
+        model: PE() or PW(depth).
+        problem: fixed data, or a `SparseRegression` spec sampled per ``seed``.
+        grid: axis name → 1-D values.
+        n_steps, save_every, loss_tol, divergence_bound: as in `simulate`.
+        alpha: α when ``alpha`` is not a grid axis.
+        seed: the seed when ``seed`` is not a grid axis (data for a spec, noise for SGD).
+        chunk_size: configurations per compiled call (default: all at once, at most 4096).
+        cache: write/read finished chunks on disk (``cache_dir``, $DLN_THEORY_CACHE or ./.dln_cache).
+        progress: show a progress bar over chunks (default: when attached to a terminal).
+    """
+    global _trace_count
+    check_inputs(method, model, problem if isinstance(problem, Problem) else Problem(None, None))
+    save_every = check_run_arguments(n_steps, save_every, loss_tol, divergence_bound)
+    axes = _check_grid(method, grid, alpha)
+    d = problem.d
+    if "alpha" not in axes:
+        check_alpha(alpha, d)
+    names = list(axes)
+    mesh = np.meshgrid(*axes.values(), indexing="ij")
+    flat = {name: m.reshape(-1) for name, m in zip(names, mesh)}
+    n_configs = mesh[0].size if mesh else 1
+    chunk_size = min(n_configs, 4096) if chunk_size is None else chunk_size
+    _validate.integer_at_least("chunk_size", chunk_size, 1)
+    n_chunks = -(-n_configs // chunk_size)
+
+    fixed = dict(alpha=alpha, seed=seed, n_steps=n_steps, save_every=save_every, loss_tol=loss_tol,
+                 divergence_bound=divergence_bound, chunk_size=chunk_size)
+    store = None
+    if cache:
+        key = _cache.fingerprint(method, model, _data_identity(problem), axes, fixed, _version())
+        meta = {"method": repr(method), "model": repr(model), "problem": repr(_data_identity(problem))[:2000],
+                "axes": {k: v.tolist() for k, v in axes.items()}, **fixed, "alpha": np.asarray(alpha).tolist(),
+                "version": _version()}
+        store = _cache.ChunkStore(_cache.root_dir(cache_dir) / key, meta)
+
+    traces_before = _trace_count
+    chunks = []
+    for c in tqdm(range(n_chunks), desc="sweep", unit="chunk", disable=_no_progress(progress, n_chunks)):
+        done = store.load(c) if store else None
+        if done is None:
+            sl = slice(c * chunk_size, (c + 1) * chunk_size)
+            hp = {k: _pad(v[sl], chunk_size) for k, v in flat.items()}
+            out = _run_chunk(method, model, problem, hp, None if "alpha" in axes else jnp.asarray(alpha, dtype=float),
+                             seed, n_steps // save_every, save_every, loss_tol, divergence_bound)
+            done = jax.tree.map(np.asarray, out)
+            if store:
+                store.save(c, done)
+        chunks.append(done)
+    merged = {k: np.concatenate([ch[k] for ch in chunks])[:n_configs] for k in chunks[0]}
+    shape = tuple(len(v) for v in axes.values())
+    merged = {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
+    traj = Trajectory(**{f.name: merged[f.name] for f in dataclasses.fields(Trajectory)})
+    return SweepResult(axes, traj, merged.get("test_error"), merged.get("test_loss"),
+                       _trace_count - traces_before, str(store.directory) if store else None)
+
+
+@eqx.filter_jit
+def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, loss_tol, bound):
+    global _trace_count
+    _trace_count += 1
+
+    def one(hp_one):
+        m = method
+        for name, value in hp_one.items():
+            if name not in ("alpha", "seed"):
+                m = eqx.tree_at(lambda obj, n=name: _get(obj, n), m, value)
+        s = hp_one.get("seed", seed)
+        data = problem.sample(s) if isinstance(problem, SparseRegression) else problem
+        a = hp_one.get("alpha", alpha)
+        params0 = model.init(a, data.d)
+        traj = run(m, Objective(model, data.X, data.y), params0, jax.random.PRNGKey(s), loss_tol, bound,
+                   n_blocks, save_every)
+        out = {f.name: getattr(traj, f.name) for f in dataclasses.fields(Trajectory)}
+        if data.beta_star is not None:
+            out["test_error"] = data.test_error(traj.beta)
+        if data.X_test is not None and data.X_test.shape[0] > 0:
+            out["test_loss"] = data.test_loss(traj.beta)
+        return out
+
+    return jax.vmap(one)(hp)
+
+
+def _get(obj, dotted):
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _check_grid(method, grid, alpha) -> dict:
+    allowed = {"alpha", "seed", *method.hyperparameters()}
+    axes = {}
+    for name, values in grid.items():
+        values = np.atleast_1d(np.asarray(values))
+        top = name.split(".")[0]
+        if name not in allowed and not (top in {f.name for f in dataclasses.fields(method)} and "." in name):
+            raise ValueError(f"grid axis {name!r} is not allowed for {type(method).__name__}: "
+                             f"choose from {sorted(allowed)} (or a dotted path to a numeric field)")
+        if values.ndim != 1 or values.size == 0:
+            raise ValueError(f"grid axis {name!r} has shape {values.shape}: it must be a non-empty 1-D list")
+        if name == "seed":
+            if not np.issubdtype(values.dtype, np.integer):
+                raise ValueError(f"grid axis 'seed'={values!r} is not allowed: seeds must be integers")
+        elif name == "alpha":
+            _validate.positive("alpha", values)
+        else:
+            values = values.astype(float)
+            check = method.constraints.get(name)
+            if check is not None:
+                check(name, values)
+            if isinstance(_get(method, name), type(None)):
+                raise ValueError(f"grid axis {name!r}: the method has no value there to replace")
+        axes[name] = values
+    if "alpha" not in axes and alpha is None:
+        raise ValueError("alpha=None is not allowed: give alpha=... or a grid axis 'alpha'")
+    return axes
+
+
+def _data_identity(problem):
+    return problem if isinstance(problem, Problem) else repr(problem)
+
+
+def _pad(values, size):
+    return jnp.asarray(np.concatenate([values, np.repeat(values[-1:], size - len(values))]))
+
+
+def _no_progress(progress, n_chunks):
+    if progress is None:
+        return None if n_chunks > 1 else True
+    return not progress
+
+
+def _version():
+    from . import __version__
+
+    return __version__

@@ -1,0 +1,92 @@
+"""sweep(): vmap equals a loop, one trace per method, resume after interruption, isolation."""
+
+import numpy as np
+import pytest
+
+import dln_theory as dt
+from dln_theory import _cache
+from dln_theory.sweep import sweep
+
+
+@pytest.fixture(scope="module")
+def problem():
+    return dt.SparseRegression(n=10, d=20, k=2).sample(3)
+
+
+GRID = {"alpha": [0.05, 0.2, 1.0], "eta": [0.02, 0.1]}
+
+
+def test_vmap_equals_loop(problem):
+    res = sweep(dt.GD(0.1), dt.PE(), problem, GRID, 300, 30, cache=False)
+    assert res.shape == (3, 2)
+    for i, alpha in enumerate(GRID["alpha"]):
+        for j, eta in enumerate(GRID["eta"]):
+            single = dt.simulate(dt.GD(eta), dt.PE(), problem, alpha, 300, 30)
+            np.testing.assert_allclose(res.trajectory.beta[i, j], single.beta, rtol=1e-12, atol=1e-15)
+            np.testing.assert_allclose(res.test_error[i, j], problem.test_error(single.beta), rtol=1e-12)
+
+
+def test_traces_once_across_chunks_and_values(problem):
+    first = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.011, 0.012, 0.013, 0.014, 0.015]}, 50,
+                  alpha=0.3, chunk_size=2, cache=False)
+    assert first.traces == 1
+    again = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.021, 0.022, 0.023]}, 50, alpha=0.7,
+                  chunk_size=2, cache=False)
+    assert again.traces == 0
+
+
+def test_interrupted_sweep_resumes(problem, tmp_path, monkeypatch):
+    grid = {"alpha": [0.1, 0.2, 0.3, 0.4, 0.5], "eta": [0.05]}
+    kwargs = dict(chunk_size=2, cache_dir=tmp_path)
+    full = sweep(dt.GD(0.1), dt.PE(), problem, grid, 200, cache=False, chunk_size=2)
+
+    saves = []
+    original = _cache.ChunkStore.save
+
+    def save_then_die(self, index, arrays):
+        original(self, index, arrays)
+        saves.append(index)
+        if len(saves) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_cache.ChunkStore, "save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        sweep(dt.GD(0.1), dt.PE(), problem, grid, 200, **kwargs)
+    monkeypatch.setattr(_cache.ChunkStore, "save", original)
+
+    computed = []
+    monkeypatch.setattr(_cache.ChunkStore, "save", lambda self, i, a: (computed.append(i), original(self, i, a)))
+    resumed = sweep(dt.GD(0.1), dt.PE(), problem, grid, 200, **kwargs)
+    assert computed == [2]
+    np.testing.assert_array_equal(resumed.trajectory.beta, full.trajectory.beta)
+    cached = sweep(dt.GD(0.1), dt.PE(), problem, grid, 200, **kwargs)
+    assert computed == [2] and cached.traces == 0
+
+
+def test_cache_key_changes_with_every_parameter(problem, tmp_path):
+    base = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.05]}, 20, alpha=0.3, cache_dir=tmp_path)
+    for kwargs in ({"alpha": 0.31}, {"n_steps": 40}):
+        args = {"alpha": 0.3, "n_steps": 20, **kwargs}
+        other = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.05]}, args["n_steps"], alpha=args["alpha"],
+                      cache_dir=tmp_path)
+        assert other.cache_path != base.cache_path
+    other = sweep(dt.GD(0.1), dt.PW(2), problem, {"eta": [0.05]}, 20, alpha=0.3, cache_dir=tmp_path)
+    assert other.cache_path != base.cache_path
+
+
+def test_divergence_does_not_touch_neighbours(problem):
+    """A configuration that blows up is frozen and flagged; the others are bit-identical."""
+    stable = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.01, 0.05]}, 400, alpha=0.5, cache=False)
+    mixed = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.01, 100.0, 0.05]}, 400, alpha=0.5, cache=False)
+    diverged = mixed.trajectory.diverged_at
+    assert diverged[1] >= 0 and diverged[0] == -1 and diverged[2] == -1
+    np.testing.assert_array_equal(mixed.trajectory.beta[[0, 2]], stable.trajectory.beta)
+    assert np.all(np.isfinite(mixed.trajectory.beta))
+
+
+def test_seed_axis_samples_data_per_configuration():
+    spec = dt.SparseRegression(n=10, d=20, k=2)
+    res = sweep(dt.GD(0.1), dt.PE(), spec, {"seed": [0, 1, 2]}, 100, alpha=0.3, cache=False)
+    for s in range(3):
+        single = dt.simulate(dt.GD(0.1), dt.PE(), spec.sample(s), 0.3, 100)
+        np.testing.assert_allclose(res.trajectory.beta[s], single.beta, rtol=1e-12, atol=1e-15)
