@@ -41,3 +41,9 @@ def is_bounded(x, bound):
 def select(pred, on_true, on_false):
     """``jnp.where(pred, on_true, on_false)`` over matching pytrees with a scalar predicate."""
     return jax.tree.map(lambda a, b: jnp.where(pred, a, b), on_true, on_false)
+
+
+def normalized(x):
+    """x/‖x‖, and 0 where x = 0 (the ascent direction of normalized SAM and F-GR)."""
+    n = norm(x)
+    return scale(jnp.where(n > 0, 1.0 / jnp.where(n > 0, n, 1.0), 0.0), x)

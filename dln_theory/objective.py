@@ -1,7 +1,9 @@
 """The loss oracle that every method steps on.
 
-``Objective`` holds a model and data; methods call ``loss``/``grad`` at any point (SAM, GR, F-GR,
-B-GR and flooding need other points than the current one) and ``subset`` for minibatches.
+``Objective`` holds a model and data. Methods call ``loss``/``grad`` at any point (SAM, GR, F-GR,
+B-GR and flooding need other points than the current one), ``subset`` for minibatches,
+``with_labels`` for label noise, and ``predict``/``example_loss`` for input-gradient penalties.
+A deep-net objective (`dln_theory.deepnet`) implements the same protocol.
 """
 
 import equinox as eqx
@@ -19,12 +21,24 @@ class Objective(eqx.Module):
     y: jax.Array
 
     @property
+    def labels(self):
+        return self.y
+
+    @property
     def n(self) -> int:
         return self.X.shape[0]
 
+    def predict(self, params, X):
+        """f(x) = ⟨x, β(θ)⟩ for each row of ``X``."""
+        return X @ self.model.beta(params)
+
+    @staticmethod
+    def example_loss(prediction, y):
+        """ℓ(f, y) = ½(f − y)²."""
+        return 0.5 * (prediction - y) ** 2
+
     def loss(self, params):
-        r = self.X @ self.model.beta(params) - self.y
-        return 0.5 * jnp.mean(r**2)
+        return jnp.mean(self.example_loss(self.predict(params, self.X), self.y))
 
     def value_and_grad(self, params):
         return jax.value_and_grad(self.loss)(params)
@@ -36,10 +50,19 @@ class Objective(eqx.Module):
         """g = ∇_β L = Xᵀ(Xβ − y)/n."""
         return self.X.T @ (self.X @ self.model.beta(params) - self.y) / self.n
 
+    @property
+    def data(self):
+        """The examples, a pytree whose leaves share a leading example axis."""
+        return (self.X, self.y)
+
+    def with_data(self, data) -> "Objective":
+        """The same objective on other examples ``data`` = (X, y)."""
+        return eqx.tree_at(lambda o: (o.X, o.y), self, tuple(data))
+
     def subset(self, idx) -> "Objective":
         """The objective on examples ``idx`` (a minibatch, averaged over its size)."""
-        return Objective(self.model, self.X[idx], self.y[idx])
+        return self.with_data(jax.tree.map(lambda a: a[idx], self.data))
 
     def with_labels(self, y) -> "Objective":
         """The same inputs with other labels (label noise)."""
-        return Objective(self.model, self.X, y)
+        return eqx.tree_at(lambda o: o.y, self, y)

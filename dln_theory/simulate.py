@@ -67,14 +67,15 @@ def check_run_arguments(n_steps, save_every, loss_tol, divergence_bound) -> int:
     return save_every
 
 
-def check_inputs(method, model, problem) -> None:
+def check_inputs(method, model, problem, problem_types=(Problem,)) -> None:
     """Type checks shared by `simulate` and `sweep`."""
     if not isinstance(method, Method):
         raise ValueError(f"method={method!r} is not allowed: pass a dln_theory method such as GD(eta=0.1)")
     if not isinstance(model, Model):
         raise ValueError(f"model={model!r} is not allowed: pass a parametrization, PE() or PW(depth)")
-    if not isinstance(problem, Problem):
-        raise ValueError(f"problem={problem!r} is not allowed: pass a Problem (see problems.from_data)")
+    if not isinstance(problem, problem_types):
+        allowed = " or ".join(t.__name__ for t in problem_types)
+        raise ValueError(f"problem={problem!r} is not allowed: pass a {allowed} (see dln_theory.problems)")
 
 
 def simulate(
@@ -111,6 +112,7 @@ def simulate(
         params0 = model.init(alpha, problem.d)
     key = jax.random.PRNGKey(key) if np.ndim(key) == 0 else key
     objective = Objective(model, problem.X, problem.y)
+    method.check_objective(objective)
     return _run_jit(
         method, objective, params0, key, loss_tol, divergence_bound, n_steps // save_every, save_every
     )
@@ -154,7 +156,7 @@ def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: i
     rec0 = record(params0, t0)
     saves = jax.tree.map(lambda r: jnp.zeros((n_blocks + 1,) + r.shape, r.dtype).at[0].set(r), rec0)
     minus_one = -jnp.ones((), dtype=int)
-    carry = (0, params0, method.init(params0), t0, jnp.zeros((), dtype=int), key, minus_one, minus_one, saves)
+    carry = (0, params0, method.init(params0, objective), t0, jnp.zeros((), dtype=int), key, minus_one, minus_one, saves)
     i, params, _, _, k, _, diverged_at, converged_at, saves = jax.lax.while_loop(running, block, carry)
     rows = jnp.arange(n_blocks + 1)
     saves = jax.tree.map(lambda buf: jnp.where(_expand(rows > i, buf), buf[i], buf), saves)

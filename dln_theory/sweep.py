@@ -85,10 +85,12 @@ def sweep(
         progress: show a progress bar over chunks (default: when attached to a terminal).
     """
     global _trace_count
-    check_inputs(method, model, problem if isinstance(problem, Problem) else Problem(None, None))
+    check_inputs(method, model, problem, (Problem, SparseRegression))
     save_every = check_run_arguments(n_steps, save_every, loss_tol, divergence_bound)
     axes = _check_grid(method, grid, alpha)
     d = problem.d
+    example = problem if isinstance(problem, Problem) else problem.sample(seed)
+    method.check_objective(Objective(model, example.X, example.y))
     if "alpha" not in axes:
         check_alpha(alpha, d)
     names = list(axes)

@@ -2,8 +2,19 @@
 
 from ._base import Method as Method
 from ._base import perturbed_grad as perturbed_grad
+from ._gradient import GradientMethod as GradientMethod
+from .flooding import Flooding as Flooding
 from .flow import GradientFlow as GradientFlow
 from .flow import LossField as LossField
 from .flow import ModifiedField as ModifiedField
 from .flow import ModifiedFlow as ModifiedFlow
 from .gd import GD as GD
+from .gd import SGD as SGD
+from .gd import HeavyBall as HeavyBall
+from .gd import Nesterov as Nesterov
+from .gr import BGR as BGR
+from .gr import FGR as FGR
+from .gr import GR as GR
+from .input_gradient import DataGrad as DataGrad
+from .input_gradient import SpectReg as SpectReg
+from .sam import SAM as SAM

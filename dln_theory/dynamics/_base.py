@@ -2,13 +2,14 @@
 
 A method is a frozen ``eqx.Module`` whose numeric hyper-parameters (η, γ, ε, ρ, b, momentum) are
 float64 array leaves, so that one compiled function serves a whole grid, and whose structural
-choices are static fields.
+choices (batch size, normalization, group size) are static fields.
 
-    state = method.init(params)
+    state = method.init(params, objective)
     params, state, aux = method.step(params, state, objective, key)
 
 ``aux["dt"]`` is the time the step advances (η for a discrete step, t = k·η; science.md §1).
-The objective is a loss oracle (``loss``, ``grad``, ``value_and_grad``, ``subset``, ``n``).
+The objective is a loss oracle (``loss``, ``grad``, ``value_and_grad``, ``data``, ``with_data``,
+``subset``, ``with_labels``, ``n``), so methods can evaluate it anywhere and on any examples.
 """
 
 from typing import ClassVar
@@ -46,7 +47,10 @@ class Method(eqx.Module):
         """Names of the sweepable numeric fields."""
         return tuple(cls.constraints)
 
-    def init(self, params):
+    def check_objective(self, objective) -> None:
+        """Checks that need the data (e.g. batch size ≤ n); run before compilation."""
+
+    def init(self, params, objective):
         return ()
 
     def step(self, params, state, objective, key):

@@ -1,28 +1,43 @@
-"""Gradient descent."""
-
-from collections.abc import Callable
+"""Gradient descent, SGD, heavy ball and Nesterov: the plain gradient direction D(θ) = ∇L(θ)."""
 
 import equinox as eqx
-import jax.numpy as jnp
 
-from .. import _tree
-from ._base import Method
+from .. import _validate
+from ._gradient import GradientMethod
 
 
-class GD(Method):
-    """Gradient descent θ_{k+1} = θ_k − η_k ∇L(θ_k), with η_k = η·schedule(k) when a schedule is given.
+class GD(GradientMethod):
+    """Gradient descent θ_{k+1} = θ_k − η_k ∇L(θ_k) (full batch unless ``batch_size`` is set).
 
-    Args:
-        eta: step size η (t = k·η, science.md §1).
-        schedule: optional static function k ↦ multiplier of η (jax-traceable in k).
+    Options of `GradientMethod` (momentum, weight decay, schedule, minibatches) apply.
     """
 
-    schedule: Callable | None = eqx.field(static=True, default=None)
+    def direction(self, params, objective, key):
+        return objective.grad(params)
 
-    def init(self, params):
-        return jnp.zeros((), dtype=int)
 
-    def step(self, params, k, objective, key):
-        eta = self.eta if self.schedule is None else self.eta * self.schedule(k)
-        g = objective.grad(params)
-        return _tree.axpy(-eta, g, params), k + 1, {"dt": eta}
+class SGD(GD):
+    """Minibatch SGD: θ ← θ − η∇L_B(θ) on ``batch_size`` examples per step.
+
+    Random reshuffling each epoch by default, ``replacement=True`` for i.i.d. batches; optional
+    label noise σ (Pesme et al. arXiv:2106.09524; Smith et al. arXiv:2101.12176).
+    """
+
+    def __check_init__(self):
+        super().__check_init__()
+        if self.batch_size is None:
+            raise ValueError("batch_size=None is not allowed for SGD: give batch_size >= 1 (GD is the full batch)")
+
+
+class HeavyBall(GD):
+    """Heavy ball θ_{k+1} = θ_k − η∇L(θ_k) + μ(θ_k − θ_{k−1}) (Polyak; Ghosh et al. arXiv:2302.00849)."""
+
+    def __check_init__(self):
+        super().__check_init__()
+        _validate.unit_interval("momentum", self.momentum)
+
+
+class Nesterov(HeavyBall):
+    """Nesterov momentum: v ← μv − η∇L(θ + μv), θ ← θ + v."""
+
+    nesterov: bool = eqx.field(static=True, default=True, kw_only=True)

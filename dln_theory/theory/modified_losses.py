@@ -3,7 +3,9 @@
 Registered against the derivations that prove them (`derivations`, "gd" and "heavy_ball").
 """
 
+import equinox as eqx
 import jax
+import jax.numpy as jnp
 
 from .. import _tree
 from ..dynamics.flow import LossField, ModifiedField
@@ -26,6 +28,28 @@ def gd_field(order: int = 1) -> ModifiedField:
     if order == 1:
         return LossField(gd_modified_loss)
     raise ValueError(f"order={order} is not allowed here: orders 0 and 1 are hand-written")
+
+
+class SGDField(ModifiedField):
+    """Random-reshuffling SGD, m = ⌊n/B⌋ batches per epoch: C̃ = C + (h/4m)Σ_k‖∇Ĉ_k‖².
+
+    Smith, Dherin, Barrett, De, arXiv:2101.12176 (mean iterate over orderings); batches are the
+    consecutive groups of ``batch_size`` examples.
+    """
+
+    batch_size: int = eqx.field(static=True)
+
+    def __call__(self, objective, params, h):
+        m = objective.n // self.batch_size
+        data = jax.tree.map(lambda a: a[: m * self.batch_size].reshape((m, self.batch_size) + a.shape[1:]),
+                            objective.data)
+
+        def modified(p):
+            grads = jax.vmap(lambda part: objective.with_data(part).grad(p))(data)
+            penalty = jnp.sum(jax.vmap(lambda g: _tree.vdot(g, g))(grads))
+            return objective.loss(p) + h / (4 * m) * penalty
+
+        return _tree.scale(-1.0, jax.grad(modified)(params))
 
 
 class HeavyBallField(ModifiedField):

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
-_MODULES = ("gd",)
+_MODULES = ("gd", "methods")
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class Outcome:
     simulated: float
     error: float
     tolerance: float
+    note: str = ""
 
     @property
     def passed(self) -> bool:
@@ -31,7 +32,7 @@ class Outcome:
 
 
 def claim(name: str, source: str):
-    """Register ``check(quick) -> (predicted, simulated, error, tolerance)`` under ``name``."""
+    """Register ``check(quick) -> (predicted, simulated, error, tolerance[, note])`` under ``name``."""
 
     def register(check):
         _REGISTRY[name] = (source, check)
@@ -61,8 +62,10 @@ def run_claims(quick: bool = False, names=None, progress=None) -> list[Outcome]:
     outcomes = []
     for name in tqdm(names, desc="verify", unit="claim", disable=progress is False or None):
         source, check = claims[name]
-        predicted, simulated, error, tolerance = check(quick)
-        outcomes.append(Outcome(name, source, float(predicted), float(simulated), float(error), float(tolerance)))
+        predicted, simulated, error, tolerance, *note = check(quick)
+        outcomes.append(
+            Outcome(name, source, float(predicted), float(simulated), float(error), float(tolerance), *note)
+        )
     return outcomes
 
 
@@ -76,6 +79,7 @@ def format_table(outcomes) -> str:
             f"{o.name:<{width}}  {o.predicted:>12.6g}  {o.simulated:>12.6g}  {o.error:>9.2e}  "
             f"{o.tolerance:>9.2e}  {'PASS' if o.passed else 'FAIL'}"
         )
+    rows += [f"  {o.name}: {o.note}" for o in outcomes if o.note]
     n_pass = sum(o.passed for o in outcomes)
     rows.append(f"{n_pass} passed, {len(outcomes) - n_pass} failed")
     return "\n".join(rows)

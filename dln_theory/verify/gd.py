@@ -7,7 +7,7 @@ import numpy as np
 from .. import GD, PE, PW, GradientFlow, ModifiedFlow, SparseRegression, simulate
 from ..objective import Objective
 from ..theory import interpolators
-from ..theory.effective_init import alpha_eff2_factor, gd_terms
+from ..theory.effective_init import alpha_eff2_factor, pe_terms
 from ..theory.modified_losses import gd_field
 from . import claim
 
@@ -76,9 +76,10 @@ def rich_limit(quick):
     """At small α the flow ends at the min-ℓ1 interpolant.
 
     ψ_α/ln(1/α²) → ‖β‖₁/2 with a correction of relative size O(1/ln(1/α²)); at α = 1e-5,
-    1/ln(1e10) ≈ 0.043, used as the tolerance.
+    1/ln(1e10) ≈ 0.043, used as the tolerance. The problem (n, d, k) = (20, 30, 3) has a unique
+    min-ℓ1 interpolant (it recovers β*), so the limit is well defined.
     """
-    problem = _problem(quick)
+    problem = _problem(quick=False)
     alpha = 1e-5
     sim = _flow_endpoint(PE(), problem, alpha, horizon=1e6)
     pred = interpolators.min_l1_interpolant(np.asarray(problem.X), np.asarray(problem.y))
@@ -95,8 +96,8 @@ def gd_alpha_factor(quick):
     objective = Objective(PE(), problem.X, problem.y)
     params = jax.random.normal(jax.random.PRNGKey(1), (2, problem.d))
     eta = 0.3
-    after, _, _ = GD(eta).step(params, GD(eta).init(params), objective, None)
-    factor = alpha_eff2_factor(*gd_terms(objective.beta_grad(params)), eta)
+    after, _, _ = GD(eta).step(params, GD(eta).init(params, objective), objective, jax.random.PRNGKey(0))
+    factor = alpha_eff2_factor(*pe_terms(GD(eta), objective, params), eta)
     before_diff = params[0] ** 2 - params[1] ** 2
     pred = factor * before_diff
     sim = after[0] ** 2 - after[1] ** 2

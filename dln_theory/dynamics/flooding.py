@@ -1,0 +1,24 @@
+"""Flooding (Ishida et al. 2020, arXiv:2002.08709)."""
+
+import jax
+import jax.numpy as jnp
+
+from .. import _tree, _validate
+from ._base import hyperparameter
+from ._gradient import GradientMethod
+
+
+class Flooding(GradientMethod):
+    """θ ← θ − η·sign(L − b)∇L: descend above the flood level b, ascend below it.
+
+    An ascent step followed by a descent step is a forward-difference GR step with ε = η up to
+    O(η³) (science.md §4, derived).
+    """
+
+    b: jax.Array = hyperparameter(kw_only=True)
+
+    constraints = {**GradientMethod.constraints, "b": _validate.nonnegative}
+
+    def direction(self, params, objective, key):
+        loss, g = objective.value_and_grad(params)
+        return _tree.scale(jnp.sign(loss - self.b), g)

@@ -1,0 +1,77 @@
+"""Gradient regularization: exact (double backprop) and finite-difference forms.
+
+Karakida, Takase, Hayase, Osawa, arXiv:2210.02720 (science.md §4). Objective L + (γ/2)‖∇L‖²,
+whose gradient is ∇L + γH∇L.
+"""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .. import _tree, _validate
+from ._base import hyperparameter, perturbed_grad
+from ._gradient import GradientMethod
+
+
+class GR(GradientMethod):
+    """Explicit GR: D = ∇[L + (γ/2)‖∇L‖²] by double backpropagation (a Hessian-vector product).
+
+    ``per_example=True`` regularizes (γ/2n)Σ_i‖∇ℓ_i‖² instead (the per-example variant).
+    """
+
+    gamma: jax.Array = hyperparameter(kw_only=True)
+    per_example: bool = eqx.field(static=True, default=False, kw_only=True)
+
+    constraints = {**GradientMethod.constraints, "gamma": _validate.nonnegative}
+
+    def direction(self, params, objective, key):
+        return jax.grad(lambda p: gr_objective(objective, p, self.gamma, self.per_example))(params)
+
+
+def gr_objective(objective, params, gamma, per_example=False):
+    """L + (γ/2)‖∇L‖², or L + (γ/2n)Σ‖∇ℓ_i‖² per example."""
+    if per_example:
+        def example_norm2(example):
+            g = objective.with_data(jax.tree.map(lambda a: a[None], example)).grad(params)
+            return _tree.vdot(g, g)
+
+        penalty = jnp.mean(jax.vmap(example_norm2)(objective.data))
+    else:
+        g = objective.grad(params)
+        penalty = _tree.vdot(g, g)
+    return objective.loss(params) + 0.5 * gamma * penalty
+
+
+class _FiniteDifferenceGR(GradientMethod):
+    gamma: jax.Array = hyperparameter(kw_only=True)
+    eps: jax.Array = hyperparameter(kw_only=True)
+    normalize: bool = eqx.field(static=True, default=False, kw_only=True)
+
+    constraints = {**GradientMethod.constraints, "gamma": _validate.nonnegative, "eps": _validate.positive}
+
+    def _ascent(self, g):
+        return _tree.normalized(g) if self.normalize else g
+
+
+class FGR(_FiniteDifferenceGR):
+    """Forward-difference GR (Karakida et al. Algorithm 1, ascent first):
+    D = (1 − γ/ε)∇L(θ) + (γ/ε)∇L(θ + ε∇L(θ)).
+
+    ``normalize=True`` ascends along ∇L/‖∇L‖. With γ = ε = ρ this is unnormalized SAM.
+    """
+
+    def direction(self, params, objective, key):
+        g = objective.grad(params)
+        g_plus = perturbed_grad(objective, params, self._ascent(g), self.eps)
+        r = self.gamma / self.eps
+        return _tree.axpy(1.0 - r, g, _tree.scale(r, g_plus))
+
+
+class BGR(_FiniteDifferenceGR):
+    """Backward-difference GR: D = (1 + γ/ε)∇L(θ) − (γ/ε)∇L(θ − ε∇L(θ)) (science.md §4)."""
+
+    def direction(self, params, objective, key):
+        g = objective.grad(params)
+        g_minus = perturbed_grad(objective, params, self._ascent(g), -self.eps)
+        r = self.gamma / self.eps
+        return _tree.axpy(1.0 + r, g, _tree.scale(-r, g_minus))

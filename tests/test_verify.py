@@ -1,0 +1,37 @@
+"""Every registered claim passes in quick mode; the command prints the table and writes JSON."""
+
+import json
+
+import pytest
+
+from dln_theory import verify
+from dln_theory.cli import main
+
+CLAIMS = sorted(verify.all_claims())
+
+
+@pytest.mark.parametrize("name", CLAIMS)
+def test_claim_passes(name):
+    (outcome,) = verify.run_claims(quick=True, names=[name], progress=False)
+    assert outcome.passed, outcome
+
+
+def test_cli_table_and_json(tmp_path, capsys):
+    path = tmp_path / "claims.json"
+    assert main(["verify", "--quick", "--json", str(path), "gd_alpha_factor_exact"]) == 0
+    out = capsys.readouterr().out
+    assert "gd_alpha_factor_exact" in out and "PASS" in out
+    (record,) = json.loads(path.read_text())["claims"]
+    assert set(record) == {"name", "source", "predicted", "simulated", "error", "tolerance", "passed", "note"}
+    assert record["passed"] is True and record["source"]
+
+
+def test_unknown_claim_is_a_clear_error(capsys):
+    assert main(["verify", "no_such_claim"]) == 2
+    assert "no_such_claim" in capsys.readouterr().err
+
+
+def test_a_failing_claim_fails_the_command(monkeypatch, capsys):
+    monkeypatch.setitem(verify._REGISTRY, "always_wrong", ("test", lambda quick: (1.0, 2.0, 1.0, 0.5)))
+    assert main(["verify", "always_wrong"]) == 1
+    assert "FAIL" in capsys.readouterr().out
