@@ -69,6 +69,7 @@ def sweep(
     cache: bool = True,
     cache_dir=None,
     progress: bool | None = None,
+    executor=None,
 ) -> SweepResult:
     """Run ``method`` on every point of ``grid`` (see module docstring).
 
@@ -80,9 +81,14 @@ def sweep(
         n_steps, save_every, loss_tol, divergence_bound: as in `simulate`.
         alpha: α when ``alpha`` is not a grid axis.
         seed: the seed when ``seed`` is not a grid axis (data for a spec, noise for SGD).
-        chunk_size: configurations per compiled call (default: all at once, at most 4096).
+        chunk_size: configurations per compiled call (default: all at once, at most 4096), rounded
+            up to a multiple of the number of JAX devices; a chunk is sharded across all devices.
         cache: write/read finished chunks on disk (``cache_dir``, $DLN_THEORY_CACHE or ./.dln_cache).
         progress: show a progress bar over chunks (default: when attached to a terminal).
+        executor: run the missing chunks on an existing engine with a ``submit(fn, *args)`` method
+            returning futures with ``.result()``: a `concurrent.futures.ProcessPoolExecutor`
+            (spawn context) on one machine, a `dask.distributed.Client` on a cluster. Finished
+            chunks are read from the cache and never resubmitted; each result is cached on arrival.
     """
     global _trace_count
     check_inputs(method, model, problem, (Problem, SparseRegression))
@@ -99,6 +105,8 @@ def sweep(
     n_configs = mesh[0].size if mesh else 1
     chunk_size = min(n_configs, 4096) if chunk_size is None else chunk_size
     _validate.integer_at_least("chunk_size", chunk_size, 1)
+    n_devices = jax.device_count()
+    chunk_size = -(-chunk_size // n_devices) * n_devices  # equal shards on every device
     n_chunks = -(-n_configs // chunk_size)
 
     fixed = dict(alpha=alpha, seed=seed, n_steps=n_steps, save_every=save_every, loss_tol=loss_tol,
@@ -112,24 +120,39 @@ def sweep(
         store = _cache.ChunkStore(_cache.root_dir(cache_dir) / key, meta)
 
     traces_before = _trace_count
-    chunks = []
-    for c in tqdm(range(n_chunks), desc="sweep", unit="chunk", disable=_no_progress(progress, n_chunks)):
-        done = store.load(c) if store else None
-        if done is None:
-            sl = slice(c * chunk_size, (c + 1) * chunk_size)
-            hp = {k: _pad(v[sl], chunk_size) for k, v in flat.items()}
-            out = _run_chunk(method, model, problem, hp, None if "alpha" in axes else jnp.asarray(alpha, dtype=float),
-                             seed, n_steps // save_every, save_every, loss_tol, divergence_bound)
-            done = jax.tree.map(np.asarray, out)
-            if store:
-                store.save(c, done)
-        chunks.append(done)
+    alpha_fixed = None if "alpha" in axes else np.asarray(alpha, dtype=float)
+    job_args = (method, model, problem, alpha_fixed, seed, n_steps // save_every, save_every, loss_tol,
+                divergence_bound)
+
+    def chunk_hp(c):
+        sl = slice(c * chunk_size, (c + 1) * chunk_size)
+        return {k: _pad(v[sl], chunk_size) for k, v in flat.items()}
+
+    chunks = [store.load(c) if store else None for c in range(n_chunks)]
+    missing = [c for c in range(n_chunks) if chunks[c] is None]
+    submitted = {c: executor.submit(compute_chunk, chunk_hp(c), *job_args) for c in missing} if executor else {}
+    bar = tqdm(total=n_chunks, initial=n_chunks - len(missing), desc="sweep", unit="chunk",
+               disable=_no_progress(progress, n_chunks))
+    for c in missing:
+        chunks[c] = submitted[c].result() if executor else compute_chunk(chunk_hp(c), *job_args)
+        if store:
+            store.save(c, chunks[c])
+        bar.update()
+    bar.close()
     merged = {k: np.concatenate([ch[k] for ch in chunks])[:n_configs] for k in chunks[0]}
     shape = tuple(len(v) for v in axes.values())
     merged = {k: v.reshape(shape + v.shape[1:]) for k, v in merged.items()}
     traj = Trajectory(**{f.name: merged[f.name] for f in dataclasses.fields(Trajectory)})
     return SweepResult(axes, traj, merged.get("test_error"), merged.get("test_loss"),
                        _trace_count - traces_before, str(store.directory) if store else None)
+
+
+def compute_chunk(hp, method, model, problem, alpha, seed, n_blocks, save_every, loss_tol, bound) -> dict:
+    """One chunk of configurations as NumPy arrays (what an executor's worker runs)."""
+    alpha = None if alpha is None else jnp.asarray(alpha, dtype=float)
+    out = _run_chunk(method, model, problem, _shard({k: jnp.asarray(v) for k, v in hp.items()}), alpha, seed,
+                     n_blocks, save_every, loss_tol, bound)
+    return jax.tree.map(np.asarray, out)
 
 
 @eqx.filter_jit
@@ -197,8 +220,16 @@ def _data_identity(problem):
     return problem if isinstance(problem, Problem) else repr(problem)
 
 
+def _shard(hp):
+    """Spread the configurations of a chunk over all JAX devices (one shard each)."""
+    if jax.device_count() == 1:
+        return hp
+    mesh = jax.sharding.Mesh(np.array(jax.devices()), ("configs",))
+    return jax.device_put(hp, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("configs")))
+
+
 def _pad(values, size):
-    return jnp.asarray(np.concatenate([values, np.repeat(values[-1:], size - len(values))]))
+    return np.concatenate([values, np.repeat(values[-1:], size - len(values))])
 
 
 def _no_progress(progress, n_chunks):
