@@ -4,7 +4,8 @@ Each method supplies a *direction* D(θ) (∇L for GD, ∇L + γH∇L for GR, �
 
     v ← μ·v − η_k·(D(θ + μ·v·[nesterov]) + λ·θ),   θ ← θ + v,
 
-with η_k = η·schedule(k). With μ = 0 and λ = 0 this is θ ← θ − η·D(θ) exactly (bit for bit).
+with η_k = η·schedule(k). Without momentum (μ = None) and weight decay (λ = None) this is
+θ ← θ − η·D(θ); μ = 0 and λ = 0 give the same iterates bit for bit.
 Minibatches of ``batch_size`` examples are drawn by random reshuffling (a fresh permutation each
 epoch of ⌊n/B⌋ batches; the remainder is dropped) or, with ``replacement=True``, uniformly with
 replacement; ``label_noise`` σ adds N(0, σ²) to the labels of each step (Pesme et al. §5).
@@ -23,8 +24,8 @@ from ._base import Method, hyperparameter
 class GradientMethod(Method):
     """θ ← θ − η·D(θ) with optional minibatches, momentum μ, weight decay λ and a schedule."""
 
-    momentum: jax.Array = hyperparameter(default=0.0, kw_only=True)
-    weight_decay: jax.Array = hyperparameter(default=0.0, kw_only=True)
+    momentum: jax.Array | None = hyperparameter(default=None, kw_only=True)
+    weight_decay: jax.Array | None = hyperparameter(default=None, kw_only=True)
     label_noise: jax.Array | None = hyperparameter(default=None, kw_only=True)
     batch_size: int | None = eqx.field(static=True, default=None, kw_only=True)
     replacement: bool = eqx.field(static=True, default=False, kw_only=True)
@@ -53,8 +54,15 @@ class GradientMethod(Method):
                 f"batch_size={self.batch_size} is not allowed: it must be <= the number of examples n={objective.n}"
             )
 
+    @property
+    def stochastic(self) -> bool:
+        """Whether a step draws random numbers (minibatches, label noise)."""
+        return self.batch_size is not None or self.label_noise is not None
+
     def init(self, params, objective):
-        state = {"k": jnp.zeros((), dtype=int), "velocity": jax.tree.map(jnp.zeros_like, params)}
+        state = {"k": jnp.zeros((), dtype=int)}
+        if self.momentum is not None:
+            state["velocity"] = jax.tree.map(jnp.zeros_like, params)
         if self.batch_size is not None and not self.replacement:
             state["perm"] = jnp.arange(objective.n)
         return state
@@ -86,6 +94,8 @@ class GradientMethod(Method):
 
     def minibatch(self, state, objective, key):
         """(state, batch objective, key for the direction) of the step taken with ``key``."""
+        if not self.stochastic:
+            return state, objective, key
         k_perm, k_batch, k_dir = jax.random.split(key, 3)
         state = self._reshuffle(state, objective, k_perm)
         return state, self.batch(objective, state, k_batch), k_dir
@@ -93,8 +103,12 @@ class GradientMethod(Method):
     def step(self, params, state, objective, key):
         state, batch, k_dir = self.minibatch(state, objective, key)
         eta = self.eta if self.schedule is None else self.eta * self.schedule(state["k"])
-        v = state["velocity"]
-        at = _tree.axpy(self.momentum, v, params) if self.nesterov else params
-        d = _tree.axpy(self.weight_decay, params, self.direction(at, batch, k_dir))
-        v = _tree.axpy(self.momentum, v, _tree.scale(-eta, d))
-        return _tree.add(params, v), {**state, "k": state["k"] + 1, "velocity": v}, {"dt": eta}
+        state = {**state, "k": state["k"] + 1}
+        at = _tree.axpy(self.momentum, state["velocity"], params) if self.nesterov else params
+        d = self.direction(at, batch, k_dir)
+        if self.weight_decay is not None:
+            d = _tree.axpy(self.weight_decay, params, d)
+        if self.momentum is None:
+            return _tree.axpy(-eta, d, params), state, {"dt": eta}
+        v = _tree.axpy(self.momentum, state["velocity"], _tree.scale(-eta, d))
+        return _tree.add(params, v), {**state, "velocity": v}, {"dt": eta}

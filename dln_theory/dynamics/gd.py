@@ -2,7 +2,6 @@
 
 import equinox as eqx
 
-from .. import _validate
 from ._gradient import GradientMethod
 
 
@@ -34,7 +33,8 @@ class HeavyBall(GD):
 
     def __check_init__(self):
         super().__check_init__()
-        _validate.unit_interval("momentum", self.momentum)
+        if self.momentum is None:
+            raise ValueError(f"momentum=None is not allowed for {type(self).__name__}: give momentum in [0, 1)")
 
 
 class Nesterov(HeavyBall):

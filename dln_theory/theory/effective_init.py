@@ -53,9 +53,9 @@ def pe_terms(method: Method, objective, params):
 
 def _plain(method, A, B, params):
     """Weight decay λ adds λ to B; momentum breaks the form."""
-    if float(method.momentum) != 0.0:
-        raise ValueError(f"momentum={float(method.momentum)} is not allowed: the A/B form needs momentum 0")
-    return A, B + method.weight_decay
+    if method.momentum is not None:
+        raise ValueError(f"momentum={method.momentum} is not allowed: the A/B form needs no momentum")
+    return A, B if method.weight_decay is None else B + method.weight_decay
 
 
 @pe_terms.register
