@@ -1,0 +1,237 @@
+"""Registry of named derivations and the ``run`` entry behind ``dln-theory derive``.
+
+``run(names, check=True, latex=False, order=p)`` prints each result, optionally writes
+``derivations/latex/NAME.tex``, and, when every registered result was run, regenerates
+``derivations/README.md`` (equations and check status).  ``main(argv)`` parses
+``list | NAME... | all [--check] [--latex] [--order p]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import sympy as sp
+
+from derivations import (alpha_identity, finite_difference, gradient_form, implicit_bias,
+                         methods, modified_equations, multistep, trees)
+
+HERE = Path(__file__).resolve().parent
+Check = tuple[str, bool, str]
+
+
+@dataclass(frozen=True)
+class Result:
+    """A named derivation: equations(order) -> [(lhs, rhs)], checks(order) -> [Check]."""
+
+    name: str
+    title: str
+    source: str
+    equations: Callable[[int], list[tuple[str, sp.Basic]]]
+    checks: Callable[[int], list[Check]]
+
+
+def _tidy(expr: sp.Expr) -> sp.Expr:
+    """Collect on the tree/scalar symbols and L, factoring each coefficient."""
+    names = trees.latex_names()
+    syms = sorted((s for s in expr.free_symbols if s in names or s == gradient_form.L), key=str)
+    return sp.collect(sp.expand(expr), syms, sp.factor) if syms else expr
+
+
+def _one_step(method: methods.Method) -> Callable[[int], list[tuple[str, sp.Basic]]]:
+    def equations(p: int):
+        field = modified_equations.modified_field(method, p)
+        loss, rem = gradient_form.split(field)
+        tilde = "L̃ (L → L + (γ/2)‖∇L‖² in every symbol)" if method.regularized else "L̃"
+        return [("f_h", _tidy(modified_equations.tree_form(field))), (tilde, _tidy(loss)),
+                ("R = f_h + ∇L̃", _tidy(gradient_form.remainder_symbols(rem)))]
+    return equations
+
+
+def _heavy_ball(p: int):
+    field = multistep.heavy_ball_field(p)
+    return [("f_h", _tidy(modified_equations.tree_form(field))),
+            ("(1 − β) L̃ (first order)", _tidy(multistep.heavy_ball_loss(1)))]
+
+
+def _sgd_rr(_: int):
+    eps, m = multistep.epsilon_sgd, sp.Symbol("m", positive=True, integer=True)
+    k = sp.Symbol("k", integer=True)
+    norm = sp.IndexedBase("‖∇Ĉ‖²")[k]
+    return [("C̃", sp.Symbol("C") + eps / (4 * m) * sp.Sum(norm, (k, 1, m))),
+            ("P(batch a before b)", multistep.rr_general_m()[0])]
+
+
+def _fd(_: int):
+    g3, g4 = trees.grad_symbol(((), ())), trees.grad_symbol(((), (), ()))
+    gm, ep = finite_difference.gamma, finite_difference.eps
+    return [("d_F − (∇L + γH∇L)", gm * ep / 2 * g3 + gm * ep**2 / 6 * g4),
+            ("d_B − (∇L + γH∇L)", -gm * ep / 2 * g3 + gm * ep**2 / 6 * g4)]
+
+
+def _flooding(_: int):
+    eta = finite_difference.eta
+    return [("θ + η∇L − η∇L(θ + η∇L) − θ",
+             -eta**2 / 2 * sp.Symbol("∇‖∇L‖²") - eta**3 / 2 * trees.grad_symbol(((), ())))]
+
+
+def _pw(_: int):
+    pw = implicit_bias.pw_flow()
+    return [("w₊", pw["w+"]), ("w₋", pw["w-"]), ("β(S)", pw["beta(S)"]),
+            ("∇Q_α(β)", pw["grad Q"]), ("Q_α(β)", implicit_bias.woodworth_Q(implicit_bias.b))]
+
+
+def _pe(_: int):
+    pe = implicit_bias.pe_flow()
+    return [("u + v", pe["u+v"]), ("u − v", pe["u-v"]), ("β(S)", pe["beta(S)"]),
+            ("∇ψ_α(β)", pe["grad psi"]), ("ψ_α(β)", implicit_bias.hyperbolic_entropy(
+                implicit_bias.b))]
+
+
+def _depth(_: int):
+    dd = implicit_bias.depth_flow()
+    return [("w₊", dd["w+"]), ("w₋", dd["w-"]), ("h_D(z)", dd["h_D"]), ("H_D(z)", dd["H_D"]),
+            ("q_D(h_D(z))", dd["q_D(h_D(z))"])]
+
+
+def _alpha(_: int):
+    A, B, eta = sp.Symbol("A"), sp.Symbol("B"), alpha_identity.eta
+    return [("(u'² − v'²)/(u² − v²)", (1 - eta * B) ** 2 - eta**2 * A**2),
+            ("d log α_eff/dt (η → 0)", alpha_identity.flow_limit())]
+
+
+def _title(method: methods.Method) -> str:
+    return f"Modified equation of {method.update}"
+
+
+def _method_checks(method):
+    def checks(p: int):
+        engine = modified_equations.check_engine(min(p, 4)) if method is methods.GD else []
+        return engine + modified_equations.check_method(method, p)
+    return checks
+
+
+RESULTS = {r.name: r for r in (
+    Result("gd", _title(methods.GD), "HLW IX; Barrett & Dherin arXiv:2009.11162",
+           _one_step(methods.GD), _method_checks(methods.GD)),
+    Result("fgr", _title(methods.FGR), "Karakida et al. arXiv:2210.02720",
+           _one_step(methods.FGR), _method_checks(methods.FGR)),
+    Result("bgr", _title(methods.BGR), "science.md §4", _one_step(methods.BGR),
+           _method_checks(methods.BGR)),
+    Result("sam", _title(methods.SAM), "Andriushchenko & Flammarion "
+           "arXiv:2206.06232", _one_step(methods.SAM), _method_checks(methods.SAM)),
+    Result("extragradient", _title(methods.EXTRAGRADIENT), "HLW IX",
+           _one_step(methods.EXTRAGRADIENT), _method_checks(methods.EXTRAGRADIENT)),
+    Result("gr", _title(methods.GR), "science.md §4",
+           _one_step(methods.GR), _method_checks(methods.GR)),
+    Result("heavy_ball", "Heavy-ball modified flow", "Ghosh et al. arXiv:2302.00849",
+           _heavy_ball, multistep.check_heavy_ball),
+    Result("sgd_rr", "SGD with random reshuffling: modified loss", "Smith et al. "
+           "arXiv:2101.12176", _sgd_rr, lambda _: multistep.check_sgd_rr()),
+    Result("fd_expansion", "F-GR / B-GR finite-difference expansions", "Karakida et al. "
+           "arXiv:2210.02720", _fd, lambda _: finite_difference.check_directions()),
+    Result("flooding", "Flooding ascent–descent pair", "Ishida et al. 2020; science.md §4",
+           _flooding, lambda _: finite_difference.check_flooding()),
+    Result("pw_potential", "P-W (depth 2) implicit bias: Woodworth Q_α", "Woodworth et al. "
+           "arXiv:2002.09277", _pw, lambda _: implicit_bias.check_pw()),
+    Result("pe_potential", "P-E implicit bias: hyperbolic entropy ψ_α", "Even et al. "
+           "arXiv:2302.08982", _pe, lambda _: implicit_bias.check_pe()),
+    Result("depth_potential", "Depth-D implicit bias (parametric q_D)", "science.md §2",
+           _depth, lambda _: implicit_bias.check_depth()),
+    Result("alpha_identity", "Effective initialization: exact per-step identity (P-E)",
+           "science.md §3", _alpha, lambda _: alpha_identity.check()),
+)}
+
+
+def list_names() -> list[str]:
+    """Registered result names, in display order."""
+    return list(RESULTS)
+
+
+def _latex(expr: sp.Basic) -> str:
+    return sp.latex(expr, symbol_names=trees.latex_names())
+
+
+_LHS_LATEX = {"f_h": "f_h", "L̃": r"\tilde L", "R = f_h + ∇L̃": r"R = f_h + \nabla\tilde L",
+              "C̃": r"\tilde C", "(1 − β) L̃ (first order)": r"(1-\beta)\tilde L"}
+
+
+def _latex_lhs(text: str) -> str:
+    return _LHS_LATEX.get(text, r"\text{" + text.replace("_", r"\_") + "}")
+
+
+def run(names=("all",), check: bool = True, latex: bool = False, order: int = 2) -> int:
+    """Print results, optionally check them and write LaTeX; returns an exit code.
+
+    Exit code 0: all checks passed (or none run); 1: a check failed; 2: unknown name.
+    README.md is regenerated when every registered result is run.
+    """
+    selected = list(RESULTS) if "all" in names else list(names)
+    unknown = [n for n in selected if n not in RESULTS]
+    if unknown:
+        print(f"unknown derivation(s): {', '.join(unknown)}; known: {', '.join(RESULTS)}")
+        return 2
+    sections, failed = [], False
+    for name in selected:
+        result = RESULTS[name]
+        eqs = result.equations(order)
+        print(f"== {name}: {result.title} ({result.source})")
+        for lhs, rhs in eqs:
+            print(f"  {lhs} = {sp.sstr(rhs)}")
+        checks = result.checks(order) if check else []
+        for label, passed, detail in checks:
+            print(f"  [{'PASS' if passed else 'FAIL'}] {label}"
+                  + ("" if passed else f"  ({detail})"))
+        failed |= not all(passed for _, passed, _ in checks)
+        if latex:
+            _write_latex(name, eqs)
+        sections.append((result, eqs, checks))
+    if set(selected) == set(RESULTS):
+        _write_readme(sections, check, order)
+    return 1 if failed else 0
+
+
+def _write_latex(name: str, eqs) -> Path:
+    folder = HERE / "latex"
+    folder.mkdir(exist_ok=True)
+    lines = [r"\begin{align*}"]
+    lines += [f"{_latex_lhs(lhs)} &= {_latex(rhs)} \\\\" for lhs, rhs in eqs]
+    lines.append(r"\end{align*}")
+    path = folder / f"{name}.tex"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _write_readme(sections, checked: bool, order: int) -> Path:
+    lines = ["# Derivations", "",
+             "Generated by `derivations.registry.run` (`dln-theory derive all --check`); "
+             f"modified equations to order h^{order}. Do not edit.", ""]
+    for result, eqs, checks in sections:
+        lines += [f"## `{result.name}`: {result.title}", "", f"Source: {result.source}.", ""]
+        for lhs, rhs in eqs:
+            lines += ["$$", f"{_latex_lhs(lhs)} = {_latex(rhs)}", "$$", ""]
+        if checked:
+            lines += [f"- {'✅' if passed else '❌'} {label}" for label, passed, _ in checks]
+        else:
+            lines.append("- checks not run")
+        lines.append("")
+    path = HERE / "README.md"
+    path.write_text("\n".join(lines))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``list | NAME... | all [--check] [--latex] [--order p]``."""
+    parser = argparse.ArgumentParser(prog="dln-theory derive")
+    parser.add_argument("names", nargs="+", help="'list', 'all' or result names")
+    parser.add_argument("--check", action="store_true", help="run the checks")
+    parser.add_argument("--latex", action="store_true", help="write derivations/latex/NAME.tex")
+    parser.add_argument("--order", type=int, default=2, help="order p of modified equations")
+    args = parser.parse_args(argv)
+    if args.names == ["list"]:
+        for result in RESULTS.values():
+            print(f"{result.name:16s} {result.title}")
+        return 0
+    return run(args.names, check=args.check, latex=args.latex, order=args.order)
