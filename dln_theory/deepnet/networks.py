@@ -8,7 +8,7 @@ a pure function of the parameters, as gradient regularization by double backprop
 Hessian-vector power iteration need (Karakida et al., arXiv:2210.02720). Layers use equinox's
 default initialization (uniform on ±1/√fan_in); convolutions before a norm have no bias.
 Parameters are float32 unless `dtype` says otherwise, although `dln_theory` enables float64:
-float64 convolutions are about ten times slower on a CPU. Feed inputs of the same dtype.
+float64 convolutions are several times slower on a CPU. Feed inputs of the same dtype.
 """
 
 import math
