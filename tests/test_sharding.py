@@ -51,3 +51,17 @@ def test_sweep_on_two_local_processes_resumes_from_cache(tmp_path):
 
     again = sweep(dt.GD(0.1), dt.PE(), problem, grid, 100, chunk_size=1, cache_dir=tmp_path, executor=NoSubmit())
     np.testing.assert_array_equal(again.trajectory.beta, remote.trajectory.beta)
+
+
+def test_sweep_on_a_dask_cluster_of_two_local_processes(tmp_path):
+    """The same sweep through dask.distributed (two worker processes) equals the local one."""
+    from dask.distributed import Client, LocalCluster
+
+    problem = dt.SparseRegression(n=10, d=20, k=2).sample(0)
+    grid = {"alpha": [0.1, 0.2, 0.3, 0.4], "eta": [0.05]}
+    local = sweep(dt.GD(0.1), dt.PE(), problem, grid, 100, chunk_size=1, cache=False)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            remote = sweep(dt.GD(0.1), dt.PE(), problem, grid, 100, chunk_size=1, cache_dir=tmp_path,
+                           executor=client)
+    np.testing.assert_allclose(remote.trajectory.beta, local.trajectory.beta, rtol=1e-12, atol=1e-15)
