@@ -2,6 +2,7 @@
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 
 def axpy(a, x, y):
@@ -47,3 +48,13 @@ def normalized(x):
     """x/‖x‖, and 0 where x = 0 (the ascent direction of normalized SAM and F-GR)."""
     n = norm(x)
     return scale(jnp.where(n > 0, 1.0 / jnp.where(n > 0, n, 1.0), 0.0), x)
+
+
+def cast_floats(tree, dtype):
+    """``tree`` with every floating-point array leaf cast to ``dtype`` (other leaves untouched)."""
+    def cast(leaf):
+        if isinstance(leaf, (jax.Array, np.ndarray)) and jnp.issubdtype(leaf.dtype, jnp.floating):
+            return jnp.asarray(leaf, dtype=dtype)
+        return leaf
+
+    return jax.tree.map(cast, tree)

@@ -18,12 +18,12 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
-from . import _cache, _validate
+from . import _cache, _tree, _validate
 from .dynamics._base import Method
 from .models import Model, check_alpha
 from .objective import Objective
 from .problems import Problem, SparseRegression
-from .simulate import Trajectory, check_inputs, check_run_arguments, run
+from .simulate import Trajectory, check_inputs, check_precision, check_run_arguments, run
 
 _trace_count = 0
 
@@ -70,6 +70,7 @@ def sweep(
     cache_dir=None,
     progress: bool | None = None,
     executor=None,
+    precision: str = "float64",
 ) -> SweepResult:
     """Run ``method`` on every point of ``grid`` (see module docstring).
 
@@ -85,6 +86,7 @@ def sweep(
             up to a multiple of the number of JAX devices; a chunk is sharded across all devices.
         cache: write/read finished chunks on disk (``cache_dir``, $DLN_THEORY_CACHE or ./.dln_cache).
         progress: show a progress bar over chunks (default: when attached to a terminal).
+        precision: ``"float64"`` or ``"float32"`` (see `simulate`).
         executor: run the missing chunks on an existing engine with a ``submit(fn, *args)`` method
             returning futures with ``.result()``: a `concurrent.futures.ProcessPoolExecutor`
             (spawn context) on one machine, a `dask.distributed.Client` on a cluster. Finished
@@ -93,6 +95,7 @@ def sweep(
     global _trace_count
     check_inputs(method, model, problem, (Problem, SparseRegression))
     save_every = check_run_arguments(n_steps, save_every, loss_tol, divergence_bound)
+    check_precision(precision)
     axes = _check_grid(method, grid, alpha)
     d = problem.d
     example = problem if isinstance(problem, Problem) else problem.sample(seed)
@@ -110,7 +113,7 @@ def sweep(
     n_chunks = -(-n_configs // chunk_size)
 
     fixed = dict(alpha=alpha, seed=seed, n_steps=n_steps, save_every=save_every, loss_tol=loss_tol,
-                 divergence_bound=divergence_bound, chunk_size=chunk_size)
+                 divergence_bound=divergence_bound, chunk_size=chunk_size, precision=precision)
     store = None
     if cache:
         key = _cache.fingerprint(method, model, _data_identity(problem), axes, fixed, _version())
@@ -122,7 +125,7 @@ def sweep(
     traces_before = _trace_count
     alpha_fixed = None if "alpha" in axes else np.asarray(alpha, dtype=float)
     job_args = (method, model, problem, alpha_fixed, seed, n_steps // save_every, save_every, loss_tol,
-                divergence_bound)
+                divergence_bound, precision)
 
     def chunk_hp(c):
         sl = slice(c * chunk_size, (c + 1) * chunk_size)
@@ -147,16 +150,17 @@ def sweep(
                        _trace_count - traces_before, str(store.directory) if store else None)
 
 
-def compute_chunk(hp, method, model, problem, alpha, seed, n_blocks, save_every, loss_tol, bound) -> dict:
+def compute_chunk(hp, method, model, problem, alpha, seed, n_blocks, save_every, loss_tol, bound,
+                  precision="float64") -> dict:
     """One chunk of configurations as NumPy arrays (what an executor's worker runs)."""
     alpha = None if alpha is None else jnp.asarray(alpha, dtype=float)
     out = _run_chunk(method, model, problem, _shard({k: jnp.asarray(v) for k, v in hp.items()}), alpha, seed,
-                     n_blocks, save_every, loss_tol, bound)
+                     n_blocks, save_every, loss_tol, bound, precision)
     return jax.tree.map(np.asarray, out)
 
 
 @eqx.filter_jit
-def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, loss_tol, bound):
+def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, loss_tol, bound, precision):
     global _trace_count
     _trace_count += 1
 
@@ -168,7 +172,7 @@ def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, lo
         s = hp_one.get("seed", seed)
         data = problem.sample(s) if isinstance(problem, SparseRegression) else problem
         a = hp_one.get("alpha", alpha)
-        params0 = model.init(a, data.d)
+        m, data, params0 = _tree.cast_floats((m, data, model.init(a, data.d)), jnp.dtype(precision))
         traj = run(m, Objective(model, data.X, data.y), params0, jax.random.PRNGKey(s), loss_tol, bound,
                    n_blocks, save_every)
         out = {f.name: getattr(traj, f.name) for f in dataclasses.fields(Trajectory)}

@@ -80,3 +80,13 @@ def test_user_data_problem():
     problem = dt.from_data(X, y)
     traj = dt.simulate(dt.GD(0.1), dt.PE(), problem, 0.5, 4000, 4000)
     assert traj.loss[-1] < 1e-10
+
+
+def test_float32_option_keeps_dtype_and_agrees_to_single_precision(problem):
+    """float32 runs stay float32; after 500 steps they agree with float64 to ~√steps·2⁻²⁴ ≈ 1e-5."""
+    lo = dt.simulate(dt.GD(0.05), dt.PE(), problem, 0.3, 500, 100, precision="float32")
+    hi = dt.simulate(dt.GD(0.05), dt.PE(), problem, 0.3, 500, 100)
+    assert lo.beta.dtype == np.float32 and lo.params.dtype == np.float32
+    np.testing.assert_allclose(lo.beta[-1], hi.beta[-1], rtol=0, atol=1e-4 * np.abs(hi.beta[-1]).max())
+    with pytest.raises(ValueError, match="precision='float16'"):
+        dt.simulate(dt.GD(0.05), dt.PE(), problem, 0.3, 10, precision="float16")
