@@ -52,6 +52,14 @@ class SweepResult:
     def shape(self) -> tuple:
         return tuple(len(v) for v in self.axes.values())
 
+    def divergences(self) -> list[dict]:
+        """One record per diverged configuration: its axis values and the step where it diverged."""
+        steps = np.asarray(self.trajectory.diverged_at)
+        return [
+            {**{name: values[i] for (name, values), i in zip(self.axes.items(), index)}, "diverged_at": int(steps[index])}
+            for index in zip(*np.nonzero(steps >= 0))
+        ]
+
 
 def sweep(
     method: Method,

@@ -82,6 +82,7 @@ def test_divergence_does_not_touch_neighbours(problem):
     assert diverged[1] >= 0 and diverged[0] == -1 and diverged[2] == -1
     np.testing.assert_array_equal(mixed.trajectory.beta[[0, 2]], stable.trajectory.beta)
     assert np.all(np.isfinite(mixed.trajectory.beta))
+    assert mixed.divergences() == [{"eta": 100.0, "diverged_at": int(diverged[1])}]
 
 
 def test_seed_axis_samples_data_per_configuration():
