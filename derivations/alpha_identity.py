@@ -28,6 +28,13 @@ def step_identity() -> sp.Expr:
     return sp.expand(u1**2 - v1**2 - ((1 - eta * B) ** 2 - eta**2 * A**2) * (u**2 - v**2))
 
 
+def step_factor() -> tuple[sp.Expr, tuple[sp.Symbol, sp.Symbol]]:
+    """((u'² − v'²)/(u² − v²) after one update, cancelled, (A, B)): equals (1−ηB)² − η²A²."""
+    u, v, A, B = sp.symbols("u v A B", real=True)
+    u1, v1 = u - eta * (A * v + B * u), v - eta * (A * u + B * v)
+    return sp.factor(sp.cancel((u1**2 - v1**2) / (u**2 - v**2))), (A, B)
+
+
 def flow_limit() -> sp.Expr:
     """lim_{η→0} log((1−ηB)² − η²A²)/(2η) = −B, i.e. d log α_eff/dt = −B."""
     A, B = sp.symbols("A B", real=True)
@@ -84,6 +91,12 @@ class _DLN:
         want = sp.Matrix.vstack(A.multiply_elementwise(v) + B.multiply_elementwise(u),
                                 A.multiply_elementwise(u) + B.multiply_elementwise(v))
         return (direction - want).applyfunc(sp.expand)
+
+
+def pe_table(n: int = 2) -> tuple["_DLN", dict[str, tuple[sp.Expr, sp.Expr, sp.Expr]]]:
+    """(the symbolic n-example, 2-coordinate P-E DLN, its table {method: (d, A, B)})."""
+    dln = _DLN(n)
+    return dln, dln.table()
 
 
 def numeric_identity(method: str = "fgr", steps: int = 200, seed: int = 0) -> float:

@@ -1,15 +1,23 @@
-"""First-order modified losses and fields of backward error analysis (science.md §5).
+"""Modified losses and fields of backward error analysis (science.md §5).
 
-Registered against the derivations that prove them (`derivations`, "gd" and "heavy_ball").
+Hand-written first-order forms (`gd_modified_loss`, `SGDField`, `HeavyBallField`) and `BEAField`,
+which evaluates the generated B-series fields of ``theory/generated`` (orders 0–3) on the
+objective's loss. Every formula is registered against the derivation that proves it in
+`dln_theory.theory.registry`. No sympy at run time.
 """
+
+from typing import ClassVar
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .. import _tree
-from ..dynamics.flow import LossField, ModifiedField
+from .. import _tree, _validate
 from ..dynamics._base import hyperparameter
+from ..dynamics.flow import LossField, ModifiedField
+from ..dynamics.gr import gr_objective
+from . import generated
+from .generated.modified_fields import MAX_ORDER
 
 
 def gd_modified_loss(objective, params, h):
@@ -21,13 +29,101 @@ def gd_modified_loss(objective, params, h):
     return objective.loss(params) + 0.25 * h * _tree.vdot(g, g)
 
 
+def _plain_loss(objective, params, h):
+    return objective.loss(params)
+
+
 def gd_field(order: int = 1) -> ModifiedField:
-    """The modified field of GD truncated after the h^order term (order 0 is the plain flow)."""
+    """The modified field of GD truncated after the h^order term, 0 ≤ order ≤ 3.
+
+    Orders 0 (the plain flow) and 1 (−∇Ẽ, `gd_modified_loss`) are the hand-written gradient
+    forms; orders 2 and 3 are the generated B-series field (`BEAField("gd", order)`): from
+    order 2 on the field is not a gradient (science.md §5).
+    """
+    _check_order(order)
     if order == 0:
-        return LossField(lambda objective, params, h: objective.loss(params))
+        return LossField(_plain_loss)
     if order == 1:
         return LossField(gd_modified_loss)
-    raise ValueError(f"order={order} is not allowed here: orders 0 and 1 are hand-written")
+    return BEAField("gd", order)
+
+
+def _check_order(order):
+    if isinstance(order, bool) or not isinstance(order, int) or not 0 <= order <= MAX_ORDER:
+        raise ValueError(f"order={order!r} is not allowed: choose an integer in 0..{MAX_ORDER}")
+
+
+class BEAField(ModifiedField):
+    """Generated modified field f_h = Σ_τ C(τ) F(τ) of a one-step method, truncated after h^order.
+
+    Backward error analysis by B-series (Hairer, Lubich, Wanner, GNI ch. IX); coefficients from
+    ``derivations/codegen.py`` (``theory/generated/modified_fields.py``), elementary differentials
+    of f = −∇L by nested jvp's at run time, L = ``objective.loss``. The exact flow of f_h over a
+    time h matches one step of the method up to O(h^(order+2)), so at fixed time T the run and
+    the flow differ by O(h^(order+1)).
+
+    ``kind`` and its coefficients (array leaves, sweepable as ``field.gamma`` etc.):
+
+    * ``"gd"``: θ ← θ − h∇L.
+    * ``"gr"`` (``gamma``): θ ← θ − h∇L̃, L̃ = L + (γ/2)‖∇L‖²; GD's field on L̃ (γ held fixed).
+    * ``"fgr"`` (``gamma``, ``eps``): θ ← θ − h[(1 − γ/ε)∇L + (γ/ε)∇L(θ + ε∇L)] (Karakida et al.
+      arXiv:2210.02720, Alg. 1).
+    * ``"bgr"`` (``gamma``, ``eps``): θ ← θ − h[(1 + γ/ε)∇L − (γ/ε)∇L(θ − ε∇L)].
+    * ``"sam"`` (``rho``): unnormalized SAM θ ← θ − h∇L(θ + ρ∇L).
+    * ``"extragradient"``: θ ← θ − h∇L(θ − h∇L).
+    * ``"heavy_ball"`` (``momentum`` β): θ' = θ − h∇L + β(θ − θ_prev), principal modified field.
+
+    For fgr, bgr and sam the expansion holds ε/h, γ/ε and ρ/h fixed: the truncation order is in
+    (h, γ, ε, ρ) jointly, so scale them with h when comparing with a run.
+
+    Args:
+        kind: one of `BEAField.KINDS`.
+        order: truncation order p ∈ {0, 1, 2, 3} (0 is the plain flow θ̇ = −∇L, or −∇L/(1−β)).
+    """
+
+    kind: str = eqx.field(static=True)
+    order: int = eqx.field(static=True)
+    gamma: jax.Array | None = hyperparameter(default=None, kw_only=True)
+    eps: jax.Array | None = hyperparameter(default=None, kw_only=True)
+    rho: jax.Array | None = hyperparameter(default=None, kw_only=True)
+    momentum: jax.Array | None = hyperparameter(default=None, kw_only=True)
+
+    #: kind -> names of its coefficients, in the order the generated field takes them.
+    KINDS: ClassVar[dict] = {
+        "gd": (),
+        "gr": ("gamma",),
+        "fgr": ("gamma", "eps"),
+        "bgr": ("gamma", "eps"),
+        "sam": ("rho",),
+        "extragradient": (),
+        "heavy_ball": ("momentum",),
+    }
+    _CHECKS: ClassVar[dict] = {"gamma": _validate.nonnegative, "eps": _validate.positive,
+                               "rho": _validate.nonnegative, "momentum": _validate.unit_interval}
+
+    def __check_init__(self):
+        _validate.one_of("kind", self.kind, self.KINDS)
+        _check_order(self.order)
+        needed = self.KINDS[self.kind]
+        for name, check in self._CHECKS.items():
+            value = getattr(self, name)
+            if name in needed and value is None:
+                raise ValueError(f"{name}=None is not allowed for kind={self.kind!r}: "
+                                 f"give {', '.join(needed)}")
+            if name not in needed and value is not None:
+                takes = ", ".join(needed) if needed else "no coefficients"
+                raise ValueError(f"{name}={value!r} is not allowed for kind={self.kind!r}: "
+                                 f"it takes {takes}")
+            if value is not None:
+                check(name, value)
+
+    def __call__(self, objective, params, h):
+        coefficients = [getattr(self, name) for name in self.KINDS[self.kind]]
+        if self.kind == "gr":
+            loss = lambda p: gr_objective(objective, p, self.gamma)  # noqa: E731
+            return generated.gd_field(loss, self.order)(params, h)
+        field = getattr(generated, f"{self.kind}_field")(objective.loss, self.order)
+        return field(params, h, *coefficients)
 
 
 class SGDField(ModifiedField):
@@ -55,7 +151,8 @@ class SGDField(ModifiedField):
 class HeavyBallField(ModifiedField):
     """θ̇ = −(1/(1−β)) ∇[L + h(1+β)/(4(1−β)²)‖∇L‖²] for heavy ball with momentum β.
 
-    Ghosh et al., arXiv:2302.00849 (science.md §5, derived).
+    Ghosh et al., arXiv:2302.00849 (science.md §5, derived). Higher orders:
+    ``BEAField("heavy_ball", order, momentum=β)``.
     """
 
     momentum: jax.Array = hyperparameter()

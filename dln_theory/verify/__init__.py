@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
-_MODULES = ("gd", "methods")
+_MODULES = ("gd", "methods", "derived")
 
 
 @dataclass(frozen=True)
