@@ -18,12 +18,12 @@ venv: $(STAMP)
 
 # The main job: derivations with their checks, every theory claim, every figure.
 reproduce: $(STAMP)
-	$(BIN)/dln-theory derive all --check
+	$(BIN)/dln-theory derive all --check --latex
 	$(BIN)/dln-theory verify
 	$(BIN)/dln-theory figures all
 
 reproduce-quick: $(STAMP)
-	$(BIN)/dln-theory derive all --check
+	$(BIN)/dln-theory derive all --check --latex
 	$(BIN)/dln-theory verify --quick
 	$(BIN)/dln-theory figures all --quick --out out/figures-quick
 

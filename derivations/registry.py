@@ -19,6 +19,8 @@ from derivations import (alpha_identity, finite_difference, gradient_form, impli
                          methods, modified_equations, multistep, trees)
 
 HERE = Path(__file__).resolve().parent
+_GRAD_NORM2 = sp.Symbol("∇‖∇L‖²")
+_BATCH_GRAD_NORM2 = sp.Symbol("‖∇Ĉ‖²")
 Check = tuple[str, bool, str]
 
 
@@ -59,7 +61,7 @@ def _heavy_ball(p: int):
 def _sgd_rr(_: int):
     eps, m = multistep.epsilon_sgd, sp.Symbol("m", positive=True, integer=True)
     k = sp.Symbol("k", integer=True)
-    norm = sp.IndexedBase("‖∇Ĉ‖²")[k]
+    norm = sp.IndexedBase(_BATCH_GRAD_NORM2)[k]
     return [("C̃", sp.Symbol("C") + eps / (4 * m) * sp.Sum(norm, (k, 1, m))),
             ("P(batch a before b)", multistep.rr_general_m()[0])]
 
@@ -74,7 +76,7 @@ def _fd(_: int):
 def _flooding(_: int):
     eta = finite_difference.eta
     return [("θ + η∇L − η∇L(θ + η∇L) − θ",
-             -eta**2 / 2 * sp.Symbol("∇‖∇L‖²") - eta**3 / 2 * trees.grad_symbol(((), ())))]
+             -eta**2 / 2 * _GRAD_NORM2 - eta**3 / 2 * trees.grad_symbol(((), ())))]
 
 
 def _pw(_: int):
@@ -151,15 +153,37 @@ def list_names() -> list[str]:
 
 
 def _latex(expr: sp.Basic) -> str:
-    return sp.latex(expr, symbol_names=trees.latex_names())
+    return _ascii(sp.latex(expr, symbol_names={**trees.latex_names(), _GRAD_NORM2: r"\nabla\|\nabla L\|^{2}",
+                                              _BATCH_GRAD_NORM2: r"\|\nabla \hat C\|^{2}"}))
 
 
-_LHS_LATEX = {"f_h": "f_h", "L̃": r"\tilde L", "R = f_h + ∇L̃": r"R = f_h + \nabla\tilde L",
-              "C̃": r"\tilde C", "(1 − β) L̃ (first order)": r"(1-\beta)\tilde L"}
+_LHS_LATEX = {
+    "f_h": "f_h", "L̃": r"\tilde L", "R = f_h + ∇L̃": r"R = f_h + \nabla\tilde L", "C̃": r"\tilde C",
+    "(1 − β) L̃ (first order)": r"(1-\beta)\tilde L \text{ (first order)}",
+    "(u'² − v'²)/(u² − v²)": r"(u'^2 - v'^2)/(u^2 - v^2)", "H_D(z)": r"H_D(z)", "h_D(z)": r"h_D(z)",
+    "L̃ (L → L + (γ/2)‖∇L‖² in every symbol)":
+        r"\tilde L \; (L \to L + \tfrac{\gamma}{2}\|\nabla L\|^2 \text{ in every symbol})",
+    "P(batch a before b)": r"P(\text{batch } a \text{ before } b)", "Q_α(β)": r"Q_\alpha(\beta)",
+    "d log α_eff/dt (η → 0)": r"\frac{d \log \alpha_{\mathrm{eff}}}{dt} \; (\eta \to 0)",
+    "d_B − (∇L + γH∇L)": r"d_B - (\nabla L + \gamma H \nabla L)",
+    "d_F − (∇L + γH∇L)": r"d_F - (\nabla L + \gamma H \nabla L)",
+    "q_D(h_D(z))": r"q_D(h_D(z))", "u + v": "u + v", "u − v": "u - v", "w₊": "w_+", "w₋": "w_-",
+    "β(S)": r"\beta(S)", "θ + η∇L − η∇L(θ + η∇L) − θ": r"\theta + \eta\nabla L - \eta\nabla L(\theta + \eta\nabla L) - \theta",
+    "ψ_α(β)": r"\psi_\alpha(\beta)", "∇Q_α(β)": r"\nabla Q_\alpha(\beta)", "∇ψ_α(β)": r"\nabla\psi_\alpha(\beta)",
+}
 
 
 def _latex_lhs(text: str) -> str:
-    return _LHS_LATEX.get(text, r"\text{" + text.replace("_", r"\_") + "}")
+    return _ascii(_LHS_LATEX.get(text, r"\text{" + text.replace("_", r"\_") + "}"))
+
+
+def _ascii(tex: str) -> str:
+    """LaTeX that a plain pdflatex/KaTeX accepts: no Unicode left (a new label must be mapped)."""
+    if not tex.isascii():
+        raise ValueError(f"LaTeX {tex!r} has non-ASCII characters: map it in derivations/registry.py")
+    return tex
+
+
 
 
 def run(names=("all",), check: bool = True, latex: bool = False, order: int = 2) -> int:
