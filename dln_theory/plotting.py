@@ -9,6 +9,7 @@ Agg backend, the Okabe–Ito colour-blind-safe palette, mathtext labels, single-
     plotting.save(fig, "figures/kernel_rich")
 """
 
+import logging
 from pathlib import Path
 
 import matplotlib
@@ -52,6 +53,8 @@ STYLE = {
 }
 
 matplotlib.rcParams.update(STYLE)
+# fontTools logs harmless warnings about the DejaVu fonts' timestamps when embedding them in PDFs.
+logging.getLogger("fontTools").setLevel(logging.ERROR)
 
 
 def color(i: int) -> str:
@@ -88,6 +91,15 @@ def panel_label(ax, label: str) -> None:
 def reference_line(ax, y, label=None, style="--", **kwargs):
     """A horizontal grey reference level (e.g. the min-ℓ1 test error)."""
     return ax.axhline(y, color=kwargs.pop("color", REFERENCE), ls=style, lw=0.9, label=label, **kwargs)
+
+
+def log_ticks(axis, subs=(1.0, 2.0, 5.0)) -> None:
+    """Label a log axis at 1, 2, 5 × 10^k in plain numbers (for ranges of about one decade)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    axis.set_major_locator(LogLocator(base=10, subs=subs))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def placeholder(ax, text: str) -> None:

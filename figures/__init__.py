@@ -1,0 +1,101 @@
+"""Figures: one script per figure, a registry, and `run` (the `dln-theory figures` command).
+
+Every figure module ``figures/<name>.py`` has a frozen dataclass ``Config`` (``FULL`` and
+``QUICK`` instances), ``compute(config, cache_dir=None) -> results`` (sweeps cached on disk, so
+a second run only replots), ``plot(results) -> Figure``, ``check(results) -> (passed, message)``
+(a quantitative theory-vs-simulation check) and ``main(quick=False, out=None, cache_dir=None)``.
+
+    from figures import run
+    run(["kernel_rich"], quick=True, out="/tmp/figs")
+"""
+
+import importlib
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+#: Figure names in presentation order.
+NAMES = (
+    "kernel_rich",
+    "depth",
+    "modified_flow",
+    "step_size",
+    "gr_bias",
+    "sam",
+    "phase",
+    "flooding",
+    "deepnet",
+)
+
+FIGURE_DIR = Path(__file__).resolve().parent
+
+
+class _Registry(Mapping):
+    """name → figure module, imported on first access (a broken figure does not break the rest)."""
+
+    def __getitem__(self, name):
+        if name not in NAMES:
+            raise KeyError(name)
+        return importlib.import_module(f"{__name__}.{name}")
+
+    def __iter__(self):
+        return iter(NAMES)
+
+    def __len__(self):
+        return len(NAMES)
+
+
+FIGURES: Mapping = _Registry()
+
+
+def list_figures() -> list[str]:
+    """Names of the registered figures, in order."""
+    return list(NAMES)
+
+
+def default_out(quick: bool) -> Path:
+    """``figures/`` for full runs (the committed PNGs); a fresh temporary folder for quick runs."""
+    return FIGURE_DIR if not quick else Path(tempfile.mkdtemp(prefix="dln-figures-quick-"))
+
+
+def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bool, str, list[Path]]:
+    """Compute, plot, save and check one figure; return (passed, check message, written paths)."""
+    from dln_theory import plotting
+
+    module = FIGURES[name]
+    config = module.QUICK if quick else module.FULL
+    results = module.compute(config, cache_dir=cache_dir)
+    paths = plotting.save(module.plot(results), Path(out if out is not None else default_out(quick)) / name)
+    passed, message = module.check(results)
+    return bool(passed), message, paths
+
+
+def run(names=None, quick: bool = False, out=None, cache_dir=None, stream=None) -> int:
+    """Render figures ``names`` (default: all) into ``out``; return 0 if every check passed, else 1.
+
+    Prints a progress line before each figure and its check line after it. ``out`` defaults to
+    the ``figures/`` folder for full runs and to a temporary folder (printed) for quick runs.
+    ``cache_dir`` is the sweep cache (default $DLN_THEORY_CACHE or ./.dln_cache).
+    """
+    stream = stream or sys.stdout
+    names = list_figures() if not names or list(names) == ["all"] else list(names)
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise ValueError(f"figure(s) {unknown} are not registered: choose from {list(NAMES)}")
+    out = Path(out) if out is not None else default_out(quick)
+    failed = 0
+    for i, name in enumerate(names, 1):
+        print(f"[{i}/{len(names)}] {name}{' (quick)' if quick else ''} ...", file=stream, flush=True)
+        start = time.perf_counter()
+        try:
+            passed, message, paths = render(name, quick=quick, out=out, cache_dir=cache_dir)
+        except Exception as err:  # one failing figure must not stop the others
+            passed, message, paths = False, f"error: {type(err).__name__}: {err}", []
+        elapsed = time.perf_counter() - start
+        status = "PASS" if passed else "FAIL"
+        where = f" -> {paths[0]}" if paths else ""
+        print(f"    {status} {name} ({elapsed:.1f} s): {message}{where}", file=stream, flush=True)
+        failed += not passed
+    return 0 if failed == 0 else 1
