@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from . import _cache, _tree, _validate
 from .dynamics._base import Method
+from .dynamics.flow import _Flow
 from .models import Model, check_alpha
 from .objective import Objective
 from .problems import Problem, SparseRegression
@@ -90,7 +91,8 @@ def sweep(
         n_steps, save_every, loss_tol, divergence_bound: as in `simulate`.
         alpha: α when ``alpha`` is not a grid axis.
         seed: the seed when ``seed`` is not a grid axis (data for a spec, noise for SGD).
-        chunk_size: configurations per compiled call (default: all at once, at most 4096), rounded
+        chunk_size: configurations per compiled call (default: all at once, at most 4096; one per
+            device for flows, whose adaptive solves would wait on the stiffest config), rounded
             up to a multiple of the number of JAX devices; a chunk is sharded across all devices.
         cache: write/read finished chunks on disk (``cache_dir``, $DLN_THEORY_CACHE or ./.dln_cache).
         progress: show a progress bar over chunks (default: when attached to a terminal).
@@ -114,7 +116,10 @@ def sweep(
     mesh = np.meshgrid(*axes.values(), indexing="ij")
     flat = {name: m.reshape(-1) for name, m in zip(names, mesh)}
     n_configs = mesh[0].size if mesh else 1
-    chunk_size = min(n_configs, 4096) if chunk_size is None else chunk_size
+    if chunk_size is None:
+        # An adaptive ODE solve under vmap takes as many steps as its stiffest configuration, so
+        # flows run one configuration per device; discrete methods batch up to 4096 at once.
+        chunk_size = 1 if isinstance(method, _Flow) else min(n_configs, 4096)
     _validate.integer_at_least("chunk_size", chunk_size, 1)
     n_devices = jax.device_count()
     chunk_size = -(-chunk_size // n_devices) * n_devices  # equal shards on every device
