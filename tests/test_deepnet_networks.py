@@ -51,7 +51,12 @@ def test_output_shape_purity_and_jit(name, shape, kw):
     assert not np.array_equal(others[1], logits[1])
 
 
-@pytest.mark.parametrize(("name", "shape", "kw"), SMALL, ids=IDS)
+# Double backprop through the residual nets compiles for ~30 s on 2 cores: run those in `make test-slow`.
+GR_CASES = [pytest.param(*case, marks=pytest.mark.slow) if case[0] in ("resnet18", "wrn") else case
+            for case in SMALL]
+
+
+@pytest.mark.parametrize(("name", "shape", "kw"), GR_CASES, ids=IDS)
 def test_gradient_regularized_loss_has_finite_gradients(name, shape, kw):
     """∇(L + ½‖∇L‖²) by double backpropagation, as gradient regularization needs."""
     model, x = _model_and_batch(name, shape, tuple(kw.items()))
