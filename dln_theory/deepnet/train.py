@@ -1,0 +1,401 @@
+"""train(): the simulator's methods on a classification network, one compiled block per evaluation.
+
+The training loop is ``lax.scan`` over the steps of an epoch inside ``lax.scan`` over the
+``eval_every`` epochs of a block; one jitted call runs a block, then a jitted evaluation records
+the full-training-set loss, accuracy and ‖∇L‖² and the test loss and accuracy. An epoch is
+⌊n/B⌋ steps of a method with ``batch_size`` B (its own random reshuffling, see
+`dln_theory.dynamics.GradientMethod`), or one step of a full-batch method. With ``augment`` the
+training images are augmented afresh at the start of every epoch.
+
+Results are cached on disk like `dln_theory.sweep` (`dln_theory._cache`): the key hashes the
+method (numeric and structural settings), the initial network, the data, the run settings, the
+key and the package version. Each finished block writes its metrics and the latest parameters
+and optimizer state, so an interrupted run (or comparison) resumes from its last finished block.
+
+Float32 networks stay float32: the method's hyper-parameters (float64 leaves, as everywhere in
+`dln_theory`) are cast to the dtype of the weights, and each step's parameters and state are
+cast back to their own dtypes.
+"""
+
+import dataclasses
+import resource
+import time
+from collections.abc import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from .. import _cache, _validate
+from ..dynamics._gradient import GradientMethod
+from . import measure
+from .data import Dataset, augment_crop_flip
+from .objective import NetObjective
+
+CACHE_SUBDIR = "deepnet"
+
+
+@dataclasses.dataclass(frozen=True)
+class Cosine:
+    """η_k = η·½(1 + cos(π·min(k, K)/K)) over K = ``total_steps`` steps (Loshchilov & Hutter)."""
+
+    total_steps: int
+
+    def __post_init__(self):
+        _validate.integer_at_least("total_steps", self.total_steps, 1)
+
+    def __call__(self, k):
+        frac = jnp.minimum(k, self.total_steps) / self.total_steps
+        return (0.5 * (1.0 + jnp.cos(jnp.pi * frac))).astype(jnp.float32)
+
+
+@dataclasses.dataclass(frozen=True)
+class Piecewise:
+    """η_k = η·factor^(number of boundaries ≤ k): step decay (e.g. ÷5 at epochs 60/120/160)."""
+
+    boundaries: tuple[int, ...]
+    factor: float
+
+    def __post_init__(self):
+        for b in self.boundaries:
+            _validate.integer_at_least("boundaries", b, 0)
+        _validate.positive("factor", self.factor)
+
+    def __call__(self, k):
+        passed = sum((k >= b).astype(jnp.int32) for b in self.boundaries) if self.boundaries else 0
+        return jnp.asarray(self.factor, jnp.float32) ** passed
+
+
+def steps_per_epoch(method, n: int) -> int:
+    """⌊n/B⌋ for a method with ``batch_size`` B, 1 for a full-batch method."""
+    b = getattr(method, "batch_size", None)
+    return 1 if b is None else n // b
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainResult:
+    """Curves at every evaluation (epoch 0 is the initialization) and the final network.
+
+    Attributes:
+        epoch: epochs completed at each evaluation.
+        train_loss, train_acc: loss L (not the regularized objective) and accuracy on the whole
+            training set, without augmentation.
+        test_loss, test_acc: on the test set.
+        grad_norm2: ‖∇L‖² on the whole training set.
+        step_time_s: median wall-clock seconds per training step (compiled, evaluation excluded).
+        compile_s: seconds to trace and compile one block.
+        memory: ``compiled_bytes`` (arguments + outputs + temporaries of one compiled block, from
+            XLA's memory analysis), ``device_peak_bytes`` (the device's peak bytes in use, where
+            the backend reports it, e.g. GPU) and ``process_peak_rss_bytes`` (peak resident set
+            of this process).
+        network: the trained network.
+        settings: the run settings (also in the cache's meta.json).
+        cache_path: the cache folder, or None.
+        resumed_blocks: blocks read from the cache instead of computed.
+        device: the JAX device the run used.
+    """
+
+    epoch: np.ndarray
+    train_loss: np.ndarray
+    train_acc: np.ndarray
+    test_loss: np.ndarray
+    test_acc: np.ndarray
+    grad_norm2: np.ndarray
+    step_time_s: float
+    compile_s: float
+    memory: dict
+    network: eqx.Module
+    settings: dict
+    cache_path: str | None
+    resumed_blocks: int
+    device: str
+
+    def summary(self) -> dict:
+        """Final values and costs as plain floats."""
+        return {
+            "train_loss": float(self.train_loss[-1]), "train_acc": float(self.train_acc[-1]),
+            "test_loss": float(self.test_loss[-1]), "test_acc": float(self.test_acc[-1]),
+            "grad_norm2": float(self.grad_norm2[-1]), "step_time_s": self.step_time_s,
+            "compile_s": self.compile_s, **{k: v for k, v in self.memory.items() if v is not None},
+        }
+
+
+def check_train_inputs(method, network, dataset, epochs, eval_every):
+    """Checks that run before any compilation; return the training objective and params."""
+    if not isinstance(method, GradientMethod):
+        raise ValueError(f"method={method!r} is not allowed: pass a discrete dln_theory method "
+                         f"(GD, SGD, HeavyBall, GR, FGR, BGR, SAM, Flooding, DataGrad, SpectReg)")
+    if not isinstance(network, eqx.Module):
+        raise ValueError(f"network of type {type(network).__name__} is not allowed: pass an equinox "
+                         f"module such as dln_theory.deepnet.make_network(...)")
+    if not isinstance(dataset, Dataset):
+        raise ValueError(f"dataset of type {type(dataset).__name__} is not allowed: pass a "
+                         f"dln_theory.deepnet.Dataset (load_dataset(...))")
+    _validate.integer_at_least("epochs", epochs, 1)
+    _validate.integer_at_least("eval_every", eval_every, 1)
+    if epochs % eval_every:
+        raise ValueError(f"eval_every={eval_every} is not allowed: it must divide epochs={epochs}")
+    if getattr(method, "label_noise", None) is not None:
+        raise ValueError("label_noise is not allowed for classification: labels are integers")
+    objective, params = NetObjective.create(network, dataset.x_train, dataset.y_train)
+    if not jax.tree.leaves(params):
+        raise ValueError("network has no trainable floating-point arrays")
+    method.check_objective(objective)
+    return objective, params
+
+
+def train(
+    method: GradientMethod,
+    network: eqx.Module,
+    dataset: Dataset,
+    epochs: int,
+    key,
+    eval_every: int = 1,
+    *,
+    augment: bool | Callable = False,
+    eval_chunk: int | None = 1000,
+    cache: bool = True,
+    cache_dir=None,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train ``network`` on ``dataset`` with ``method`` for ``epochs`` epochs.
+
+    Args:
+        method: a discrete method (`dln_theory.SGD`, `GR`, `FGR`, `BGR`, `SAM`, `Flooding`,
+            `DataGrad`, `SpectReg`, …) with its batch size, momentum, weight decay and schedule
+            (`Cosine`, `Piecewise`; their step counter counts steps, see `steps_per_epoch`).
+        network: the initialized network (its initial weights are part of the cache key).
+        dataset: train and test splits (`load_dataset`).
+        epochs: training epochs.
+        key: PRNG key (or int seed) for minibatches, augmentation and random regularizers.
+        eval_every: epochs between evaluations; must divide ``epochs``.
+        augment: False, True (`augment_crop_flip`, pad 4) or a function (key, images) → images.
+        eval_chunk: examples per chunk in evaluations (None: all at once).
+        cache: read/write finished blocks on disk (``cache_dir``, $DLN_THEORY_CACHE or
+            ./.dln_cache, subfolder ``deepnet``).
+        progress: progress bar over epochs (default: when attached to a terminal).
+
+    Raises:
+        ValueError: bad inputs (before any compilation).
+    """
+    objective, params = check_train_inputs(method, network, dataset, epochs, eval_every)
+    if augment is True:
+        augment = augment_crop_flip
+    elif augment is False:
+        augment = None
+    elif not callable(augment):
+        raise ValueError(f"augment={augment!r} is not allowed: pass True, False or a function "
+                         f"(key, images) -> images")
+    if eval_chunk is not None:
+        _validate.integer_at_least("eval_chunk", eval_chunk, 1)
+    key = _as_key(key)
+    dtype = jax.tree.leaves(params)[0].dtype
+    run_method = _cast_floats(method, dtype)
+    test = objective.with_data((jnp.asarray(dataset.x_test), jnp.asarray(dataset.y_test)))
+    spe = steps_per_epoch(method, objective.n)
+    n_blocks = epochs // eval_every
+    aug_name = None if augment is None else getattr(augment, "__qualname__", repr(augment))
+    settings = {
+        "method": repr(method), "network": type(network).__name__, "dataset": dataset.name,
+        "n_train": int(objective.n), "n_test": int(test.n), "data_seed": dataset.seed,
+        "epochs": epochs, "eval_every": eval_every, "steps_per_epoch": spe, "augment": aug_name,
+        "key": np.asarray(jax.random.key_data(key)).tolist(), "eval_chunk": eval_chunk,
+        "dtype": str(dtype), "version": _version(),
+    }
+
+    store = state_store = None
+    if cache:
+        digest = _cache.fingerprint(
+            method, network, (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test),
+            jax.random.key_data(key), (epochs, eval_every, spe, aug_name, eval_chunk),
+            dataset.name, _version())
+        directory = _cache.root_dir(cache_dir) / CACHE_SUBDIR / digest
+        store = _cache.ChunkStore(directory, settings)
+        state_store = _cache.ChunkStore(directory / "state", settings)
+
+    state = run_method.init(params, objective)
+    carry = (params, state, key)
+    blocks, start = [], 0
+    if store is not None:
+        while start <= n_blocks and (done := store.load(start)) is not None:
+            blocks.append(done)
+            start += 1
+        if start > 1:
+            carry = _restore(state_store.load(start - 1), carry)
+    resumed = max(start - 1, 0)
+
+    compile_s, compiled_bytes = float("nan"), None
+    block_fn = eval_fn = None
+    bar = tqdm(total=epochs, initial=resumed * eval_every, desc=type(method).__name__,
+               unit="epoch", disable=_no_progress(progress))
+    for b in range(start, n_blocks + 1):
+        if eval_fn is None:
+            eval_fn, _, _ = _compile(_evaluate, objective, test, carry[0], eval_chunk)
+        if b > 0:
+            if block_fn is None:
+                block_fn, compile_s, compiled_bytes = _compile(
+                    _run_block, run_method, objective, *carry, eval_every, spe, augment)
+            t0 = time.perf_counter()
+            carry = jax.block_until_ready(block_fn(run_method, objective, *carry, eval_every, spe, augment))
+            seconds = time.perf_counter() - t0
+        else:
+            seconds = float("nan")
+        metrics = {k: np.asarray(v) for k, v in eval_fn(objective, test, carry[0], eval_chunk).items()}
+        metrics.update(epoch=np.asarray(b * eval_every), block_s=np.asarray(seconds),
+                       compile_s=np.asarray(compile_s),
+                       **_memory_arrays(_peak_memory(compiled_bytes)))
+        if store is not None:
+            if b > 0:
+                state_store.save(b, _flatten(carry))
+            store.save(b, metrics)
+            if b > 1:
+                state_store.path(b - 1).unlink(missing_ok=True)
+        blocks.append(metrics)
+        if b > 0:
+            bar.update(eval_every)
+            bar.set_postfix(loss=f"{float(metrics['train_loss']):.4f}", test_acc=f"{float(metrics['test_acc']):.4f}")
+    bar.close()
+
+    if start > n_blocks and n_blocks >= 1:  # everything came from the cache
+        carry = _restore(state_store.load(n_blocks), carry)
+    curves = {k: np.stack([blk[k] for blk in blocks]) for k in blocks[0]}
+    block_s = curves["block_s"][1:]
+    finite = block_s[np.isfinite(block_s)]
+    step_time = float(np.median(finite)) / (spe * eval_every) if finite.size else float("nan")
+    compiles = curves["compile_s"][np.isfinite(curves["compile_s"])]
+    memory = {name: _last_valid(curves[f"memory_{name}"]) for name in _MEMORY_KEYS}
+    return TrainResult(
+        epoch=curves["epoch"], train_loss=curves["train_loss"], train_acc=curves["train_acc"],
+        test_loss=curves["test_loss"], test_acc=curves["test_acc"],
+        grad_norm2=curves["grad_norm2"], step_time_s=step_time,
+        compile_s=float(compiles[0]) if compiles.size else float("nan"), memory=memory,
+        network=objective.network(carry[0]), settings=settings,
+        cache_path=None if store is None else str(store.directory), resumed_blocks=resumed,
+        device=str(jax.devices()[0]),
+    )
+
+
+# ---------------------------------------------------------------------------------- compiled parts
+
+
+def _run_block(method, objective, params, state, key, n_epochs, spe, augment):
+    """``n_epochs`` epochs of ``spe`` steps; (params, state, key) after them."""
+
+    def epoch(carry, _):
+        params, state, key = carry
+        key, k_aug, k_steps = jax.random.split(key, 3)
+        obj = objective
+        if augment is not None:
+            obj = objective.with_data((augment(k_aug, objective.x), objective.y))
+
+        def step(c, k):
+            p, s = c
+            p_new, s_new, _ = method.step(p, s, obj, k)
+            return (_match_dtypes(p_new, p), _match_dtypes(s_new, s)), None
+
+        (params, state), _ = jax.lax.scan(step, (params, state), jax.random.split(k_steps, spe))
+        return (params, state, key), None
+
+    carry, _ = jax.lax.scan(epoch, (params, state, key), None, length=n_epochs)
+    return carry
+
+
+def _evaluate(objective, test, params, chunk):
+    train_loss, train_acc = measure.loss_and_accuracy(objective, params, chunk)
+    test_loss, test_acc = measure.loss_and_accuracy(test, params, chunk)
+    return {"train_loss": train_loss, "train_acc": train_acc, "test_loss": test_loss,
+            "test_acc": test_acc, "grad_norm2": measure.grad_norm2(objective, params, chunk)}
+
+
+_COMPILED: dict = {}
+_MEMORY_KEYS = ("compiled_bytes", "device_peak_bytes", "process_peak_rss_bytes")
+
+
+def _compile(fn, *args):
+    """(compiled fn, compile seconds, compiled bytes), reusing a compilation for equal signatures."""
+    dynamic, static = eqx.partition(args, eqx.is_array)
+    leaves, treedef = jax.tree.flatten(dynamic)
+    signature = (fn, treedef, tuple((a.shape, a.dtype, getattr(a, "weak_type", False)) for a in leaves),
+                 jax.tree.structure(static), tuple(jax.tree.leaves(static)))
+    if signature not in _COMPILED:
+        t0 = time.perf_counter()
+        compiled = eqx.filter_jit(fn).lower(*args).compile()
+        seconds = time.perf_counter() - t0
+        _COMPILED[signature] = (compiled, seconds, _compiled_bytes(compiled))
+    return _COMPILED[signature]
+
+
+def _peak_memory(compiled_bytes):
+    stats = jax.devices()[0].memory_stats() or {}
+    return {"compiled_bytes": compiled_bytes, "device_peak_bytes": stats.get("peak_bytes_in_use"),
+            "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
+
+
+def _compiled_bytes(compiled):
+    try:
+        m = compiled.compiled.memory_analysis()
+        return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
+                   - m.alias_size_in_bytes)
+    except Exception:  # memory analysis is not available on every backend
+        return None
+
+
+def _memory_arrays(memory):
+    return {f"memory_{k}": np.asarray(np.nan if memory.get(k) is None else float(memory[k]))
+            for k in _MEMORY_KEYS}
+
+
+def _last_valid(values):
+    values = np.asarray(values, dtype=float)
+    ok = values[np.isfinite(values)]
+    return int(ok[-1]) if ok.size else None
+
+
+# ---------------------------------------------------------------------------------------- helpers
+
+
+def _as_key(key):
+    """A typed PRNG key from an int seed, a raw uint32 key or a typed key."""
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        return jax.random.key(int(key))
+    key = jnp.asarray(key) if not isinstance(key, jax.Array) else key
+    if jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        return key
+    if key.dtype == jnp.uint32 and key.shape == (2,):
+        return jax.random.wrap_key_data(key)
+    raise ValueError(f"key={key!r} is not allowed: pass an int seed or a PRNG key")
+
+
+def _cast_floats(tree, dtype):
+    """``tree`` with every floating array leaf cast to ``dtype`` (converters are not re-run)."""
+    return jax.tree.map(lambda a: a.astype(dtype) if eqx.is_inexact_array(a) else a, tree)
+
+
+def _match_dtypes(new, old):
+    return jax.tree.map(lambda a, b: a.astype(b.dtype), new, old)
+
+
+def _flatten(carry):
+    params, state, key = carry
+    leaves = jax.tree.leaves((params, state, jax.random.key_data(key)))
+    return {f"leaf_{i:05d}": np.asarray(a) for i, a in enumerate(leaves)}
+
+
+def _restore(arrays, carry):
+    params, state, key = carry
+    treedef = jax.tree.structure((params, state, jax.random.key_data(key)))
+    leaves = [jnp.asarray(arrays[f"leaf_{i:05d}"]) for i in range(len(arrays))]
+    params, state, key_data = jax.tree.unflatten(treedef, leaves)
+    return params, state, jax.random.wrap_key_data(key_data, impl=jax.random.key_impl(key))
+
+
+def _no_progress(progress):
+    return None if progress is None else not progress
+
+
+def _version():
+    from .. import __version__
+
+    return __version__
