@@ -50,6 +50,14 @@ def normalized(x):
     return scale(jnp.where(n > 0, 1.0 / jnp.where(n > 0, n, 1.0), 0.0), x)
 
 
+def like(x, reference):
+    """``x`` with each leaf cast to the dtype of the matching leaf of ``reference``.
+
+    Hyper-parameters are float64 leaves; this keeps float32 weights float32 through a step.
+    """
+    return jax.tree.map(lambda a, r: a.astype(r.dtype), x, reference)
+
+
 def cast_floats(tree, dtype):
     """``tree`` with every floating-point array leaf cast to ``dtype`` (other leaves untouched)."""
     def cast(leaf):

@@ -135,3 +135,14 @@ def test_data_dependent_checks_run_before_compiling(problem):
         sweep(dt.GD(0.1), dt.PE(), problem, {"rho": [0.1]}, 10, alpha=0.1, cache=False)
     with pytest.raises(ValueError, match="eps"):
         sweep(dt.FGR(0.1, gamma=0.1, eps=0.1), dt.PE(), problem, {"eps": [0.1, 0.0]}, 10, alpha=0.1, cache=False)
+
+
+@pytest.mark.parametrize("name", ["GD", "HeavyBall", "FGR", "SAM"])
+def test_float32_parameters_stay_float32(name, problem):
+    """A step keeps the dtype of each parameter leaf (float64 hyper-parameters do not promote it)."""
+    method = METHODS[name]
+    objective = Objective(dt.PE(), problem.X.astype(np.float32), problem.y.astype(np.float32))
+    params = dt.PE().init(0.3, 12).astype(np.float32)
+    new, state, _ = method.step(params, method.init(params, objective), objective, jax.random.PRNGKey(0))
+    assert new.dtype == np.float32
+    assert all(leaf.dtype == np.float32 for leaf in jax.tree.leaves(state) if jnp.issubdtype(leaf.dtype, jnp.floating))

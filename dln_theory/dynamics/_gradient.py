@@ -109,6 +109,6 @@ class GradientMethod(Method):
         if self.weight_decay is not None:
             d = _tree.axpy(self.weight_decay, params, d)
         if self.momentum is None:
-            return _tree.axpy(-eta, d, params), state, {"dt": eta}
-        v = _tree.axpy(self.momentum, state["velocity"], _tree.scale(-eta, d))
+            return _tree.like(_tree.axpy(-eta, d, params), params), state, {"dt": eta}
+        v = _tree.like(_tree.axpy(self.momentum, state["velocity"], _tree.scale(-eta, d)), params)
         return _tree.add(params, v), {**state, "velocity": v}, {"dt": eta}
