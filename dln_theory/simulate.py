@@ -129,48 +129,62 @@ def simulate(
     )
 
 
-def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: int, save_every: int):
-    """The traceable core of `simulate` (vmapped by `sweep`)."""
+def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: int, save_every: int,
+        early_exit: bool = True):
+    """The traceable core of `simulate` (vmapped by `sweep`).
+
+    A run is frozen per configuration once it diverges (at the rejected step) or converges (at a
+    save point). With ``early_exit`` the loop over save blocks is a ``while_loop`` that stops when
+    the run is frozen (one configuration); without it, a ``scan`` over blocks whose records are
+    its outputs: under ``vmap`` a batched while-loop would copy every save buffer at every block.
+    """
 
     def record(params, t):
         loss, grad = objective.value_and_grad(params)
         return (t, objective.model.beta(params), loss, _tree.norm(grad), objective.model.alpha_eff2(params))
 
     def one_step(carry, _):
-        params, state, t, k, key, diverged_at = carry
+        params, state, t, k, key, diverged_at, converged_at = carry
         key, sub = jax.random.split(key)
         new_params, new_state, aux = method.step(params, state, objective, sub)
-        running = diverged_at < 0
+        running = (diverged_at < 0) & (converged_at < 0)
         ok = _tree.is_bounded(new_params, divergence_bound)
         move = running & ok
         diverged_at = jnp.where(running & ~ok, k, diverged_at)
         params = _tree.select(move, new_params, params)
         state = _tree.select(move, new_state, state)
         t = jnp.where(move, t + aux["dt"], t)
-        return (params, state, t, jnp.where(move, k + 1, k), key, diverged_at), None
+        return (params, state, t, jnp.where(move, k + 1, k), key, diverged_at, converged_at), None
 
     def block(carry):
-        i, params, state, t, k, key, diverged_at, converged_at, saves = carry
-        (params, state, t, k, key, diverged_at), _ = jax.lax.scan(
-            one_step, (params, state, t, k, key, diverged_at), None, length=save_every
-        )
+        carry, _ = jax.lax.scan(one_step, carry, None, length=save_every)
+        params, state, t, k, key, diverged_at, converged_at = carry
         rec = record(params, t)
         converged_at = jnp.where((converged_at < 0) & (rec[2] < loss_tol), k, converged_at)
-        saves = jax.tree.map(lambda buf, r: buf.at[i + 1].set(r), saves, rec)
-        return i + 1, params, state, t, k, key, diverged_at, converged_at, saves
-
-    def running(carry):
-        i, *_, diverged_at, converged_at, _saves = carry
-        return (i < n_blocks) & (diverged_at < 0) & (converged_at < 0)
+        return (params, state, t, k, key, diverged_at, converged_at), rec
 
     t0 = jnp.zeros((), dtype=float)
     rec0 = record(params0, t0)
-    saves = jax.tree.map(lambda r: jnp.zeros((n_blocks + 1,) + r.shape, r.dtype).at[0].set(r), rec0)
     minus_one = -jnp.ones((), dtype=int)
-    carry = (0, params0, method.init(params0, objective), t0, jnp.zeros((), dtype=int), key, minus_one, minus_one, saves)
-    i, params, _, _, k, _, diverged_at, converged_at, saves = jax.lax.while_loop(running, block, carry)
-    rows = jnp.arange(n_blocks + 1)
-    saves = jax.tree.map(lambda buf: jnp.where(_expand(rows > i, buf), buf[i], buf), saves)
+    carry = (params0, method.init(params0, objective), t0, jnp.zeros((), dtype=int), key, minus_one, minus_one)
+    if early_exit:
+        def body(loop):
+            i, carry, saves = loop
+            carry, rec = block(carry)
+            return i + 1, carry, jax.tree.map(lambda buf, r: buf.at[i + 1].set(r), saves, rec)
+
+        def running(loop):
+            i, carry, _ = loop
+            return (i < n_blocks) & (carry[5] < 0) & (carry[6] < 0)
+
+        saves = jax.tree.map(lambda r: jnp.zeros((n_blocks + 1,) + r.shape, r.dtype).at[0].set(r), rec0)
+        i, carry, saves = jax.lax.while_loop(running, body, (0, carry, saves))
+        rows = jnp.arange(n_blocks + 1)
+        saves = jax.tree.map(lambda buf: jnp.where(_expand(rows > i, buf), buf[i], buf), saves)
+    else:
+        carry, recs = jax.lax.scan(lambda c, _: block(c), carry, None, length=n_blocks)
+        saves = jax.tree.map(lambda r0, rs: jnp.concatenate([r0[None], rs]), rec0, recs)
+    params, _, _, k, _, diverged_at, converged_at = carry
     return Trajectory(*saves, params, k, diverged_at, converged_at)
 
 

@@ -187,7 +187,7 @@ def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, lo
         a = hp_one.get("alpha", alpha)
         m, data, params0 = _tree.cast_floats((m, data, model.init(a, data.d)), jnp.dtype(precision))
         traj = run(m, Objective(model, data.X, data.y), params0, jax.random.PRNGKey(s), loss_tol, bound,
-                   n_blocks, save_every)
+                   n_blocks, save_every, early_exit=False)
         out = {f.name: getattr(traj, f.name) for f in dataclasses.fields(Trajectory)}
         if data.beta_star is not None:
             out["test_error"] = data.test_error(traj.beta)

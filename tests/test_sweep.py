@@ -91,3 +91,14 @@ def test_seed_axis_samples_data_per_configuration():
     for s in range(3):
         single = dt.simulate(dt.GD(0.1), dt.PE(), spec.sample(s), 0.3, 100)
         np.testing.assert_allclose(res.trajectory.beta[s], single.beta, rtol=1e-12, atol=1e-15)
+
+
+def test_early_stopping_in_a_sweep_matches_single_runs(problem):
+    """The sweep's scan over blocks freezes converged configurations like simulate's early exit."""
+    res = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.05, 0.2]}, 20000, 100, alpha=0.5, loss_tol=1e-12,
+                cache=False)
+    for i, eta in enumerate([0.05, 0.2]):
+        single = dt.simulate(dt.GD(eta), dt.PE(), problem, 0.5, 20000, 100, loss_tol=1e-12)
+        assert int(res.trajectory.converged_at[i]) == int(single.converged_at) > 0
+        np.testing.assert_array_equal(res.trajectory.steps[i], single.steps)
+        np.testing.assert_allclose(res.trajectory.beta[i], single.beta, rtol=1e-12, atol=1e-15)

@@ -89,7 +89,7 @@ class GradientMethod(Method):
         if "perm" not in state:
             return state
         new_epoch = self._position(state, objective) == 0
-        perm = jnp.where(new_epoch, jax.random.permutation(key, objective.n), state["perm"])
+        perm = jax.lax.cond(new_epoch, lambda: jax.random.permutation(key, objective.n), lambda: state["perm"])
         return {**state, "perm": perm}
 
     def minibatch(self, state, objective, key):
