@@ -145,7 +145,7 @@ def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: i
 
     def one_step(carry, _):
         params, state, t, k, key, diverged_at, converged_at = carry
-        key, sub = jax.random.split(key)
+        key, sub = jax.random.split(key) if method.stochastic else (key, key)
         new_params, new_state, aux = method.step(params, state, objective, sub)
         running = (diverged_at < 0) & (converged_at < 0)
         ok = _tree.is_bounded(new_params, divergence_bound)

@@ -47,6 +47,11 @@ class Method(eqx.Module):
         """Names of the sweepable numeric fields."""
         return tuple(cls.constraints)
 
+    @property
+    def stochastic(self) -> bool:
+        """Whether a step uses its key (minibatches, label noise, random projections)."""
+        return False
+
     def check_objective(self, objective) -> None:
         """Checks that need the data (e.g. batch size ≤ n); run before compilation."""
 

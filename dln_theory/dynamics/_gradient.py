@@ -56,7 +56,6 @@ class GradientMethod(Method):
 
     @property
     def stochastic(self) -> bool:
-        """Whether a step draws random numbers (minibatches, label noise)."""
         return self.batch_size is not None or self.label_noise is not None
 
     def init(self, params, objective):

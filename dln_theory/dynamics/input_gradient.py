@@ -45,6 +45,10 @@ class SpectReg(GradientMethod):
 
     constraints = {**GradientMethod.constraints, "lam": _validate.nonnegative}
 
+    @property
+    def stochastic(self) -> bool:
+        return True
+
     def direction(self, params, objective, key):
         X = objective.data[0]
         r = jax.random.normal(key, jnp.shape(objective.predict(params, X[:1]))[1:])
