@@ -151,8 +151,11 @@ def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: i
         ok = _tree.is_bounded(new_params, divergence_bound)
         move = running & ok
         diverged_at = jnp.where(running & ~ok, k, diverged_at)
+        # Only the parameters are frozen: a frozen configuration never moves again, so its method
+        # state may run on, and counters shared by all configurations stay unbatched under vmap
+        # (SGD then reshuffles at epoch starts only, with one permutation for the whole sweep).
         params = _tree.select(move, new_params, params)
-        state = _tree.select(move, new_state, state)
+        state = new_state
         t = jnp.where(move, t + aux["dt"], t)
         return (params, state, t, jnp.where(move, k + 1, k), key, diverged_at, converged_at), None
 
