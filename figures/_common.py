@@ -4,7 +4,6 @@ import hashlib
 import inspect
 import pickle
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 

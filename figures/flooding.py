@@ -107,7 +107,7 @@ def plot(results):
     fig, (ax, bx) = plotting.figure(ncols=2, aspect=0.8)
     for name, (c, ls) in STYLE.items():
         r = results[name]
-        label = {"F-GR": rf"F-GR, $\varepsilon=\eta$, $\gamma=\eta/2$",
+        label = {"F-GR": r"F-GR, $\varepsilon=\eta$, $\gamma=\eta/2$",
                  "level-set GR flow": r"GR flow of $\frac{\eta}{4}\|\nabla L\|^2$ on $L=b$"}.get(name, name)
         ax.plot(r["t"] + results["t_start"], r["loss"], color=c, ls=ls, label=label, lw=1.0 if name == "flooding" else 1.4)
     plotting.reference_line(ax, config.b, style=(0, (1, 3)), label="flood level $b$")
