@@ -15,6 +15,7 @@ from .dynamics import GR as GR  # noqa: E402
 from .dynamics import SAM as SAM  # noqa: E402
 from .dynamics import SGD as SGD  # noqa: E402
 from .dynamics import DataGrad as DataGrad  # noqa: E402
+from .dynamics import Extragradient as Extragradient  # noqa: E402
 from .dynamics import Flooding as Flooding  # noqa: E402
 from .dynamics import GradientFlow as GradientFlow  # noqa: E402
 from .dynamics import HeavyBall as HeavyBall  # noqa: E402

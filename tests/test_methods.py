@@ -26,6 +26,7 @@ METHODS = {
     "SAM": dt.SAM(0.05, rho=0.05),
     "1-SAM": dt.SAM(0.05, rho=0.05, group_size=1, normalize=False),
     "Flooding": dt.Flooding(0.05, b=0.01),
+    "Extragradient": dt.Extragradient(0.05),
     "DataGrad": dt.DataGrad(0.05, lam=0.01),
     "SpectReg": dt.SpectReg(0.05, lam=0.01),
     "GradientFlow": dt.GradientFlow(0.05),

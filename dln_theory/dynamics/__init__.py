@@ -3,6 +3,7 @@
 from ._base import Method as Method
 from ._base import perturbed_grad as perturbed_grad
 from ._gradient import GradientMethod as GradientMethod
+from .extragradient import Extragradient as Extragradient
 from .flooding import Flooding as Flooding
 from .flow import GradientFlow as GradientFlow
 from .flow import LossField as LossField
