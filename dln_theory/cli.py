@@ -43,19 +43,25 @@ def _figures(args) -> int:
     return figures.run(args.names, quick=args.quick, out=args.out)
 
 
+BENCHMARKS = ("bench_sweep.py", "bench_flow.py", "bench_jobs.py", "bench_derivations.py")
+
+
 def _bench(args) -> int:
     folder = REPO / "benchmarks"
     if not folder.is_dir():
         raise ValueError(f"benchmarks folder {folder} not found: `dln-theory bench` runs from a source checkout")
-    for script in ("bench_sweep.py", "bench_flow.py", "bench_jobs.py", "bench_interpolant.py"):
+    failed = 0
+    for script in BENCHMARKS:
         path = folder / script
-        if path.exists():
-            argv = [str(path)] + (["--quick"] if args.quick else [])
-            if args.json:
-                argv += ["--json", str(Path(args.json).with_suffix(f".{path.stem}.json"))]
-            sys.argv = argv
+        argv = [str(path)] + (["--quick"] if args.quick else [])
+        if args.json:
+            argv += ["--json", str(Path(args.json).with_suffix(f".{path.stem}.json"))]
+        sys.argv = argv
+        try:
             runpy.run_path(str(path), run_name="__main__")
-    return 0
+        except SystemExit as stop:  # each script ends with sys.exit(main())
+            failed |= bool(stop.code)
+    return int(failed)
 
 
 def build_parser() -> argparse.ArgumentParser:
