@@ -67,6 +67,11 @@ def check_run_arguments(n_steps, save_every, loss_tol, divergence_bound) -> int:
     return save_every
 
 
+def use_gram(gram, n: int, d: int) -> bool:
+    """Whether to precompute XᵀX: as asked, else when n > d (where it is the cheaper form)."""
+    return n > d if gram is None else bool(gram)
+
+
 def check_precision(precision: str):
     """The JAX dtype for ``"float64"`` or ``"float32"``."""
     _validate.one_of("precision", precision, ("float64", "float32"))
@@ -97,6 +102,7 @@ def simulate(
     loss_tol: float = 0.0,
     divergence_bound: float = 1e8,
     precision: str = "float64",
+    gram: bool | None = None,
 ) -> Trajectory:
     """Run ``method`` on the DLN ``model`` fitted to ``problem`` for ``n_steps`` steps.
 
@@ -113,6 +119,8 @@ def simulate(
         divergence_bound: reject steps with a non-finite entry or one above this bound.
         precision: ``"float64"`` (default) or ``"float32"`` (faster; iterates then agree with
             float64 to about 1e-6 relative, so the 1e-12 identities no longer resolve).
+        gram: full-batch gradients through K = XᵀX/n (O(d²) per step instead of O(nd));
+            default: when n > d.
     """
     check_inputs(method, model, problem)
     check_alpha(alpha, problem.d)
@@ -122,6 +130,8 @@ def simulate(
     key = jax.random.PRNGKey(key) if np.ndim(key) == 0 else key
     dtype = check_precision(precision)
     objective = _tree.cast_floats(Objective(model, problem.X, problem.y), dtype)
+    if use_gram(gram, problem.n, problem.d):
+        objective = objective.with_gram()
     method.check_objective(objective)
     method, params0 = _tree.cast_floats((method, jnp.asarray(params0)), dtype)
     return _run_jit(

@@ -24,7 +24,7 @@ from .dynamics.flow import _Flow
 from .models import Model, check_alpha
 from .objective import Objective
 from .problems import Problem, SparseRegression
-from .simulate import Trajectory, check_inputs, check_precision, check_run_arguments, run
+from .simulate import Trajectory, check_inputs, check_precision, check_run_arguments, run, use_gram
 
 _trace_count = 0
 
@@ -80,6 +80,7 @@ def sweep(
     progress: bool | None = None,
     executor=None,
     precision: str = "float64",
+    gram: bool | None = None,
 ) -> SweepResult:
     """Run ``method`` on every point of ``grid`` (see module docstring).
 
@@ -97,6 +98,7 @@ def sweep(
         cache: write/read finished chunks on disk (``cache_dir``, $DLN_THEORY_CACHE or ./.dln_cache).
         progress: show a progress bar over chunks (default: when attached to a terminal).
         precision: ``"float64"`` or ``"float32"`` (see `simulate`).
+        gram: precompute XᵀX/n for full-batch gradients (default: when n > d; see `simulate`).
         executor: run the missing chunks on an existing engine with a ``submit(fn, *args)`` method
             returning futures with ``.result()``: a `concurrent.futures.ProcessPoolExecutor`
             (spawn context) on one machine, a `dask.distributed.Client` on a cluster. Finished
@@ -126,7 +128,8 @@ def sweep(
     n_chunks = -(-n_configs // chunk_size)
 
     fixed = dict(alpha=alpha, seed=seed, n_steps=n_steps, save_every=save_every, loss_tol=loss_tol,
-                 divergence_bound=divergence_bound, chunk_size=chunk_size, precision=precision)
+                 divergence_bound=divergence_bound, chunk_size=chunk_size, precision=precision,
+                 gram=use_gram(gram, problem.n, d))
     store = None
     if cache:
         key = _cache.fingerprint(method, model, _data_identity(problem), axes, fixed, _version())
@@ -138,7 +141,7 @@ def sweep(
     traces_before = _trace_count
     alpha_fixed = None if "alpha" in axes else np.asarray(alpha, dtype=float)
     job_args = (method, model, problem, alpha_fixed, seed, n_steps // save_every, save_every, loss_tol,
-                divergence_bound, precision)
+                divergence_bound, precision, fixed["gram"])
 
     def chunk_hp(c):
         sl = slice(c * chunk_size, (c + 1) * chunk_size)
@@ -164,16 +167,16 @@ def sweep(
 
 
 def compute_chunk(hp, method, model, problem, alpha, seed, n_blocks, save_every, loss_tol, bound,
-                  precision="float64") -> dict:
+                  precision="float64", gram=False) -> dict:
     """One chunk of configurations as NumPy arrays (what an executor's worker runs)."""
     alpha = None if alpha is None else jnp.asarray(alpha, dtype=float)
     out = _run_chunk(method, model, problem, _shard({k: jnp.asarray(v) for k, v in hp.items()}), alpha, seed,
-                     n_blocks, save_every, loss_tol, bound, precision)
+                     n_blocks, save_every, loss_tol, bound, precision, gram)
     return jax.tree.map(np.asarray, out)
 
 
 @eqx.filter_jit
-def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, loss_tol, bound, precision):
+def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, loss_tol, bound, precision, gram):
     global _trace_count
     _trace_count += 1
 
@@ -186,7 +189,8 @@ def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, lo
         data = problem.sample(s) if isinstance(problem, SparseRegression) else problem
         a = hp_one.get("alpha", alpha)
         m, data, params0 = _tree.cast_floats((m, data, model.init(a, data.d)), jnp.dtype(precision))
-        traj = run(m, Objective(model, data.X, data.y), params0, jax.random.PRNGKey(s), loss_tol, bound,
+        objective = Objective(model, data.X, data.y)
+        traj = run(m, objective.with_gram() if gram else objective, params0, jax.random.PRNGKey(s), loss_tol, bound,
                    n_blocks, save_every, early_exit=False)
         out = {f.name: getattr(traj, f.name) for f in dataclasses.fields(Trajectory)}
         if data.beta_star is not None:

@@ -90,3 +90,15 @@ def test_float32_option_keeps_dtype_and_agrees_to_single_precision(problem):
     np.testing.assert_allclose(lo.beta[-1], hi.beta[-1], rtol=0, atol=1e-4 * np.abs(hi.beta[-1]).max())
     with pytest.raises(ValueError, match="precision='float16'"):
         dt.simulate(dt.GD(0.05), dt.PE(), problem, 0.3, 10, precision="float16")
+
+
+@pytest.mark.parametrize("method", [dt.GD(0.05), dt.GR(0.05, gamma=0.1), dt.SAM(0.05, rho=0.05),
+                                    dt.SGD(0.05, batch_size=4), dt.Flooding(0.05, b=0.01)])
+def test_gram_form_equals_residual_form_when_n_exceeds_d(method):
+    """g = (XᵀX/n)β − Xᵀy/n is the same gradient as Xᵀ(Xβ − y)/n: runs agree to rounding."""
+    problem = dt.SparseRegression(n=60, d=10, k=2, sigma=0.1).sample(0)
+    fast = dt.simulate(method, dt.PE(), problem, 0.3, 200, 50)  # n > d: Gram form by default
+    slow = dt.simulate(method, dt.PE(), problem, 0.3, 200, 50, gram=False)
+    np.testing.assert_allclose(fast.beta, slow.beta, rtol=1e-10, atol=1e-13)
+    res = dt.sweep(method, dt.PE(), problem, {"alpha": [0.3]}, 200, 50, cache=False)
+    np.testing.assert_allclose(res.trajectory.beta[0], slow.beta, rtol=1e-10, atol=1e-13)
