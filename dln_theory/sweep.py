@@ -191,7 +191,7 @@ def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, lo
         m, data, params0 = _tree.cast_floats((m, data, model.init(a, data.d)), jnp.dtype(precision))
         objective = Objective(model, data.X, data.y)
         traj = run(m, objective.with_gram() if gram else objective, params0, jax.random.PRNGKey(s), loss_tol, bound,
-                   n_blocks, save_every, early_exit=False)
+                   n_blocks, save_every, early_exit=one_per_device)
         out = {f.name: getattr(traj, f.name) for f in dataclasses.fields(Trajectory)}
         if data.beta_star is not None:
             out["test_error"] = data.test_error(traj.beta)
@@ -199,6 +199,9 @@ def _run_chunk(method, model, problem, hp, alpha, seed, n_blocks, save_every, lo
             out["test_loss"] = data.test_loss(traj.beta)
         return out
 
+    # One configuration per device: stop at convergence like `simulate` (a batched while-loop
+    # would copy every save buffer at every block for larger chunks, so those scan instead).
+    one_per_device = jax.tree.leaves(hp)[0].shape[0] == jax.device_count()
     return jax.vmap(one)(hp)
 
 

@@ -93,10 +93,12 @@ def test_seed_axis_samples_data_per_configuration():
         np.testing.assert_allclose(res.trajectory.beta[s], single.beta, rtol=1e-12, atol=1e-15)
 
 
-def test_early_stopping_in_a_sweep_matches_single_runs(problem):
-    """The sweep's scan over blocks freezes converged configurations like simulate's early exit."""
+@pytest.mark.parametrize("chunk_size", [1, 2])
+def test_early_stopping_in_a_sweep_matches_single_runs(problem, chunk_size):
+    """Both block loops of a sweep (early exit at one configuration per device, a scan over blocks
+    for larger chunks) freeze converged configurations like simulate."""
     res = sweep(dt.GD(0.1), dt.PE(), problem, {"eta": [0.05, 0.2]}, 20000, 100, alpha=0.5, loss_tol=1e-12,
-                cache=False)
+                chunk_size=chunk_size, cache=False)
     for i, eta in enumerate([0.05, 0.2]):
         single = dt.simulate(dt.GD(eta), dt.PE(), problem, 0.5, 20000, 100, loss_tol=1e-12)
         assert int(res.trajectory.converged_at[i]) == int(single.converged_at) > 0
