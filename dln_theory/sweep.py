@@ -232,7 +232,7 @@ def _check_grid(method, grid, alpha) -> dict:
             check = method.constraints.get(name)
             if check is not None:
                 check(name, values)
-            if isinstance(_get(method, name), type(None)):
+            if _get(method, name) is None:
                 raise ValueError(f"grid axis {name!r}: the method has no value there to replace")
         axes[name] = values
     if "alpha" not in axes and alpha is None:

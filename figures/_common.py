@@ -45,11 +45,6 @@ def relative_distance(a, b, axis=-1):
     return np.linalg.norm(a - b, axis=axis) / np.linalg.norm(b, axis=axis)
 
 
-def loglog_slope(x, y) -> float:
-    """Least-squares slope of log y against log x."""
-    return float(np.polyfit(np.log(np.asarray(x)), np.log(np.asarray(y)), 1)[0])
-
-
 def fmt(x: float) -> str:
     """Compact number formatting for check messages."""
     return f"{x:.2g}" if abs(x) < 1e-2 or abs(x) >= 1e3 else f"{x:.3g}"

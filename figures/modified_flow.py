@@ -23,8 +23,9 @@ import dln_theory as dt
 from dln_theory import plotting
 from dln_theory.sweep import sweep
 from dln_theory.theory.modified_losses import gd_field
+from dln_theory.verify import loglog_slope
 
-from ._common import fmt, loglog_slope
+from ._common import fmt
 
 
 @dataclass(frozen=True)

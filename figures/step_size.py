@@ -28,8 +28,9 @@ from dln_theory import plotting
 from dln_theory.sweep import sweep
 from dln_theory.theory.effective_init import gain
 from dln_theory.theory.interpolators import min_potential_interpolant
+from dln_theory.verify import loglog_slope
 
-from ._common import fmt, loglog_slope, memo
+from ._common import fmt, memo
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+import numpy as np
+
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
 _MODULES = ("gd", "methods", "derived")
 
@@ -29,6 +31,11 @@ class Outcome:
     @property
     def passed(self) -> bool:
         return bool(math.isfinite(self.error) and self.error <= self.tolerance)
+
+
+def loglog_slope(x, y) -> float:
+    """Least-squares slope of log y against log x: the fitted convergence order of an error."""
+    return float(np.polyfit(np.log(np.asarray(x)), np.log(np.asarray(y)), 1)[0])
 
 
 def claim(name: str, source: str):

@@ -16,7 +16,7 @@ import numpy as np
 from .. import BGR, FGR, GD, GR, PE, SAM, Extragradient, ModifiedFlow, SparseRegression, simulate
 from ..objective import Objective
 from ..theory.modified_losses import BEAField
-from . import claim
+from . import claim, loglog_slope
 
 HORIZON = 2.0  # fixed time T
 ALPHA = 0.5
@@ -107,7 +107,7 @@ def _order_claim(kind, order):
     def check(quick):
         steps = _steps(quick, kind)
         errors = _errors(kind, order, steps)
-        slope = float(np.polyfit(np.log(steps), np.log(errors), 1)[0])
+        slope = loglog_slope(steps, errors)
         note = "errors " + ", ".join(f"{e:.2e}" for e in errors) + f" at h = {steps}"
         return order + 1.0, slope, abs(slope - (order + 1)), 0.3, note
 

@@ -9,7 +9,7 @@ from ..objective import Objective
 from ..theory import interpolators
 from ..theory.effective_init import alpha_eff2_factor, pe_terms
 from ..theory.modified_losses import gd_field
-from . import claim
+from . import claim, loglog_slope
 
 
 def _problem(quick):
@@ -136,7 +136,7 @@ def _order_fit(field_order, quick):
         flow = ModifiedFlow(horizon / 4, field=gd_field(field_order), h=eta)
         ref = simulate(flow, PE(), problem, 0.5, 4, 4)
         errors.append(float(np.linalg.norm(gd.params - ref.params)))
-    return float(np.polyfit(np.log(etas), np.log(errors), 1)[0])
+    return loglog_slope(etas, errors)
 
 
 @claim("gd_vs_flow_order_1", "Barrett & Dherin arXiv:2009.11162; Hairer-Lubich-Wanner IX")

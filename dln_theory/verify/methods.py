@@ -6,13 +6,27 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import (BGR, FGR, GD, GR, PE, SAM, SGD, DataGrad, Flooding, HeavyBall, ModifiedFlow, SpectReg,
-                SparseRegression, simulate)
+from .. import (
+    BGR,
+    FGR,
+    GD,
+    GR,
+    PE,
+    SAM,
+    SGD,
+    DataGrad,
+    Flooding,
+    HeavyBall,
+    ModifiedFlow,
+    SparseRegression,
+    SpectReg,
+    simulate,
+)
 from ..objective import Objective
 from ..theory import interpolators
 from ..theory.effective_init import alpha_eff2_factor, pe_terms
 from ..theory.modified_losses import HeavyBallField, SGDField, gd_field
-from . import claim
+from . import claim, loglog_slope
 
 SOURCE_TABLE = "science.md §3 (exact identity); Even et al. arXiv:2302.08982; Karakida et al. arXiv:2210.02720"
 
@@ -105,10 +119,6 @@ for _name, _method in REDUCTIONS.items():
     claim(f"reduces_to_gd_{_name}", "definition of each method (science.md §4)")(_reduction_claim(_method))
 
 
-def _slope(xs, ys):
-    return float(np.polyfit(np.log(xs), np.log(ys), 1)[0])
-
-
 def _fd_order(cls):
     """Fitted order of ‖D_FD(ε) − D_GR‖ in ε at a random point (γ fixed)."""
     _, objective = _objective()
@@ -118,7 +128,7 @@ def _fd_order(cls):
     epss = np.logspace(-4, -2, 5)
     errs = [float(jnp.linalg.norm(cls(0.1, gamma=0.3, eps=e).direction(params, objective, key) - exact))
             for e in epss]
-    return _slope(epss, errs)
+    return loglog_slope(epss, errs)
 
 
 @claim("fgr_to_gr_order_eps", "Karakida et al. arXiv:2210.02720; science.md §4 (+gamma*eps/2 grad^3 L[g,g])")
@@ -153,7 +163,7 @@ def flooding_pair(quick):
         mid, state, _ = method.step(params, state, objective, key)
         end, _, _ = method.step(mid, state, objective, key)
         errs.append(float(jnp.linalg.norm(end - (params - 0.5 * eta**2 * hvp))))
-    s = _slope(etas, errs)
+    s = loglog_slope(etas, errs)
     return 3.0, s, abs(s - 3.0), 0.2
 
 
@@ -186,7 +196,7 @@ def sgd_rr(quick):
     The plain flow's error is O(η²) per epoch (reported in the note).
     """
     etas = np.logspace(-2.5, -1.5, 4)
-    s_mod, s_plain = _slope(etas, _epoch_errors(1, etas)), _slope(etas, _epoch_errors(0, etas))
+    s_mod, s_plain = loglog_slope(etas, _epoch_errors(1, etas)), loglog_slope(etas, _epoch_errors(0, etas))
     return 3.0, s_mod, abs(s_mod - 3.0), 0.2, f"plain flow slope {s_plain:.2f} (theory 2)"
 
 
@@ -219,8 +229,8 @@ def heavy_ball(quick):
         plain = simulate(ModifiedFlow(horizon, field=HeavyBallField(momentum=mu), h=0.0), PE(), problem, 0.5, 1, 1)
         errs.append(float(jnp.linalg.norm(end - ref)))
         errs_plain.append(float(jnp.linalg.norm(end - plain.params)))
-    s = _slope(etas, errs)
-    return 2.0, s, abs(s - 2.0), 0.2, f"plain flow (h = 0) slope {_slope(etas, errs_plain):.2f} (theory 1)"
+    s = loglog_slope(etas, errs)
+    return 2.0, s, abs(s - 2.0), 0.2, f"plain flow (h = 0) slope {loglog_slope(etas, errs_plain):.2f} (theory 1)"
 
 
 def _ordering_problem(quick):
