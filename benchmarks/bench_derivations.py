@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import derivations  # noqa: E402
+import dln_theory.derivations as derivations  # noqa: E402
 
 
 def main(argv=None) -> int:

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import time
 
-from derivations.registry import list_names as list_names, main as main, run as run
+from .registry import list_names as list_names, main as main, run as run
 
 
 def check(p: int = 2) -> list[tuple[str, bool, str]]:
     """Every check of every module (modified equations to order p)."""
-    from derivations import (alpha_identity, finite_difference, implicit_bias,
+    from . import (alpha_identity, finite_difference, implicit_bias,
                              modified_equations, multistep)
 
     return (modified_equations.check(p) + multistep.check(p) + finite_difference.check()
@@ -31,7 +31,7 @@ def timing(orders=(1, 2, 3, 4)) -> dict[int, dict[str, float]]:
     2-coordinate P-E DLN loss, built and evaluated exactly at a rational point."""
     import sympy as sp
 
-    from derivations import examples, methods, modified_equations, trees
+    from . import examples, methods, modified_equations, trees
 
     loss, theta, X, Y = examples.dln_loss(2)
     point = {s: sp.Rational(k + 2, 7)

@@ -2,6 +2,6 @@
 
 import sys
 
-from derivations.registry import main
+from .registry import main
 
 sys.exit(main())

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations import examples
+from . import examples
 
 eta, gamma, eps, rho = sp.symbols("eta gamma epsilon rho", positive=True)
 

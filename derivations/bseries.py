@@ -15,8 +15,8 @@ from math import factorial
 
 import sympy as sp
 
-from derivations import trees
-from derivations.trees import Tree
+from . import trees
+from .trees import Tree
 
 
 def exact_flow(n: int) -> dict[Tree, sp.Rational]:

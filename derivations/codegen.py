@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from derivations import methods, modified_equations, multistep, trees
+from . import methods, modified_equations, multistep, trees
 
 MAX_ORDER = 3
 TARGET = (Path(__file__).resolve().parent.parent / "dln_theory" / "theory" / "generated"

@@ -17,8 +17,8 @@ from itertools import combinations_with_replacement
 import numpy as np
 import sympy as sp
 
-from derivations import _numerics, examples
-from derivations.bseries import directional_derivatives
+from . import _numerics, examples
+from .bseries import directional_derivatives
 
 gamma, eps, eta = sp.symbols("gamma epsilon eta", positive=True)
 

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import sympy as sp
 
-from derivations import trees
-from derivations.bseries import elementary_differentials
-from derivations.trees import Tree
+from . import trees
+from .bseries import elementary_differentials
+from .trees import Tree
 
 L = sp.Symbol("L")
 

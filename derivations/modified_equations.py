@@ -12,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from derivations import _numerics, bseries, examples, gradient_form, trees
-from derivations.methods import (BGR, EXTRAGRADIENT, FGR, GD, GR, SAM, Method, eps, eta, gamma,
+from . import _numerics, bseries, examples, gradient_form, trees
+from .methods import (BGR, EXTRAGRADIENT, FGR, GD, GR, SAM, Method, eps, eta, gamma,
                                  rho)
-from derivations.trees import Tree
+from .trees import Tree
 
 
 def modified_coefficients(map_coeffs: dict[Tree, sp.Expr], n: int) -> dict[Tree, sp.Expr]:

@@ -18,10 +18,10 @@ from math import factorial
 import numpy as np
 import sympy as sp
 
-from derivations import _numerics, bseries, examples, gradient_form, trees
-from derivations.methods import eta
-from derivations.modified_equations import GD, modified_field
-from derivations.trees import Tree
+from . import _numerics, bseries, examples, gradient_form, trees
+from .methods import eta
+from .modified_equations import GD, modified_field
+from .trees import Tree
 
 beta = sp.Symbol("beta", positive=True)
 epsilon_sgd = sp.Symbol("epsilon", positive=True)

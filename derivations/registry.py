@@ -15,7 +15,7 @@ from pathlib import Path
 
 import sympy as sp
 
-from derivations import (alpha_identity, finite_difference, gradient_form, implicit_bias,
+from . import (alpha_identity, finite_difference, gradient_form, implicit_bias,
                          methods, modified_equations, multistep, trees)
 
 HERE = Path(__file__).resolve().parent

@@ -26,7 +26,7 @@ def _verify(args) -> int:
 
 
 def _derive(args) -> int:
-    from derivations import registry
+    from dln_theory.derivations import registry
 
     if args.names == ["list"]:
         print("\n".join(registry.list_names()))
@@ -35,7 +35,7 @@ def _derive(args) -> int:
 
 
 def _figures(args) -> int:
-    import figures
+    from dln_theory import figures
 
     if args.names == ["list"]:
         print("\n".join(figures.list_figures()))

@@ -5,7 +5,7 @@ Every figure module ``figures/<name>.py`` has a frozen dataclass ``Config`` (``F
 a second run only replots), ``plot(results) -> Figure``, ``check(results) -> (passed, message)``
 (a quantitative theory-vs-simulation check) and ``main(quick=False, out=None, cache_dir=None)``.
 
-    from figures import run
+    from dln_theory.figures import run
     run(["kernel_rich"], quick=True, out="/tmp/figs")
 """
 

@@ -3,7 +3,7 @@
 import pytest
 import sympy as sp
 
-from derivations import bseries, gradient_form, methods, modified_equations as me, trees
+from dln_theory.derivations import bseries, gradient_form, methods, modified_equations as me, trees
 
 R = sp.Rational
 
@@ -76,7 +76,7 @@ def test_fitted_global_order(method, p):
 
 
 def test_timing_targets():
-    import derivations
+    import dln_theory.derivations as derivations
 
     times = derivations.timing(orders=(4,))[4]
     assert times["tree"] < 5.0

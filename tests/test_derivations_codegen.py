@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from derivations import (_numerics, bseries, codegen, examples, methods,
+from dln_theory.derivations import (_numerics, bseries, codegen, examples, methods,
                          modified_equations as me, multistep)
 from dln_theory.theory import generated
 

@@ -3,7 +3,7 @@
 import pytest
 import sympy as sp
 
-from derivations import examples, finite_difference as fd
+from dln_theory.derivations import examples, finite_difference as fd
 
 
 @pytest.mark.parametrize("name,sign", [("fgr", 1), ("bgr", -1)])

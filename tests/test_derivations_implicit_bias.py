@@ -3,7 +3,7 @@
 import pytest
 import sympy as sp
 
-from derivations import alpha_identity, implicit_bias as ib
+from dln_theory.derivations import alpha_identity, implicit_bias as ib
 
 
 @pytest.mark.parametrize("check", [ib.check_pw, ib.check_pe, ib.check_depth, alpha_identity.check])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from derivations import registry
+from dln_theory.derivations import registry
 
 LATEX = Path(registry.HERE) / "latex"
 

@@ -3,8 +3,8 @@
 import pytest
 import sympy as sp
 
-from derivations import examples, gradient_form, multistep as ms, trees
-from derivations.methods import eta
+from dln_theory.derivations import examples, gradient_form, multistep as ms, trees
+from dln_theory.derivations.methods import eta
 
 
 def test_heavy_ball_first_order_loss():

@@ -1,6 +1,6 @@
 """The derivation registry behind `dln-theory derive`."""
 
-from derivations import registry
+from dln_theory.derivations import registry
 
 
 def test_run_prints_and_writes(tmp_path, monkeypatch, capsys):

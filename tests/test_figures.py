@@ -3,7 +3,7 @@
 import matplotlib
 import pytest
 
-import figures
+from dln_theory import figures
 from dln_theory import plotting
 
 

@@ -17,7 +17,7 @@ import pytest
 import sympy as sp
 
 import dln_theory as dt
-from derivations import (alpha_identity, bseries, examples, gradient_form, implicit_bias, methods,
+from dln_theory.derivations import (alpha_identity, bseries, examples, gradient_form, implicit_bias, methods,
                          modified_equations, multistep)
 from dln_theory.objective import Objective
 from dln_theory.theory import effective_init, potentials
@@ -328,7 +328,7 @@ def test_every_registered_formula_is_checked():
 def test_references_resolve(name):
     formula = FORMULAS[name]
     assert callable(formula.load()) and callable(formula.load_derivation())
-    assert formula.derivation.startswith("derivations.") and formula.statement and formula.source
+    assert formula.derivation.startswith("dln_theory.derivations.") and formula.statement and formula.source
 
 
 def test_every_public_formula_is_registered():

@@ -8,7 +8,7 @@ float64 points (relative agreement 1e-12) and checks that no public formula of `
 missing. This module only names things: importing it imports neither sympy nor ``derivations``.
 
     FORMULAS["hyperbolic_entropy"].load()        # the JAX function
-    FORMULAS["hyperbolic_entropy"].derivation    # "derivations.implicit_bias:hyperbolic_entropy"
+    FORMULAS["hyperbolic_entropy"].derivation    # "dln_theory.derivations.implicit_bias:hyperbolic_entropy"
 """
 
 import importlib
@@ -63,26 +63,26 @@ _S3 = "science.md §3 (derived); Even et al. arXiv:2302.08982"
 
 _ENTRIES = [
     Formula("hyperbolic_entropy", _POT + "hyperbolic_entropy",
-            "derivations.implicit_bias:hyperbolic_entropy",
+            "dln_theory.derivations.implicit_bias:hyperbolic_entropy",
             "ψ_α(β) = ½ Σ (β arcsinh(β/α²) − √(β² + α⁴) + α²)  (P-E)",
             "Even et al. arXiv:2302.08982; science.md §2"),
-    Formula("woodworth_q", _POT + "woodworth_q", "derivations.implicit_bias:woodworth_Q",
+    Formula("woodworth_q", _POT + "woodworth_q", "dln_theory.derivations.implicit_bias:woodworth_Q",
             "Q_α(β) = Σ α² q(β/α²), q(z) = 2 − √(4+z²) + z arcsinh(z/2)  (P-W, D = 2)",
             "Woodworth et al. arXiv:2002.09277"),
-    Formula("depth_link", _POT + "depth_link", "derivations.implicit_bias:depth_flow",
+    Formula("depth_link", _POT + "depth_link", "dln_theory.derivations.implicit_bias:depth_flow",
             "h_D(z) = (1 − z)^(−D/(D−2)) − (1 + z)^(−D/(D−2))", "science.md §2 (derived)"),
     Formula("depth_link_inverse", _POT + "depth_link_inverse",
-            "derivations.implicit_bias:depth_flow", "h_D^{-1}(b): the z ∈ (−1, 1) with h_D(z) = b",
+            "dln_theory.derivations.implicit_bias:depth_flow", "h_D^{-1}(b): the z ∈ (−1, 1) with h_D(z) = b",
             "science.md §2 (derived)"),
-    Formula("depth_potential", _POT + "depth_potential", "derivations.implicit_bias:depth_flow",
+    Formula("depth_potential", _POT + "depth_potential", "dln_theory.derivations.implicit_bias:depth_flow",
             "Q^D_α(β) = α^D Σ q_D(β/α^D), q_D(h_D(z)) = z h_D(z) − H_D(z), H_D' = h_D",
             "Woodworth et al. arXiv:2002.09277; science.md §2 (derived)"),
     Formula("alpha_eff2_factor", _EFF + "alpha_eff2_factor",
-            "derivations.alpha_identity:step_factor",
+            "dln_theory.derivations.alpha_identity:step_factor",
             "u'² − v'² = [(1 − ηB)² − η²A²](u² − v²)", _S3),
-    Formula("alpha_inf2_gd", _EFF + "alpha_inf2_gd", "derivations.alpha_identity:step_factor",
+    Formula("alpha_inf2_gd", _EFF + "alpha_inf2_gd", "dln_theory.derivations.alpha_identity:step_factor",
             "α_∞² = α² Π_k (1 − η² g_k²)  (A = g, B = 0 each step)", _S3),
-    *(Formula(f"pe_terms_{m}", _EFF + "pe_terms", "derivations.alpha_identity:pe_table", st, _S3, m)
+    *(Formula(f"pe_terms_{m}", _EFF + "pe_terms", "dln_theory.derivations.alpha_identity:pe_table", st, _S3, m)
       for m, st in (("gd", "A = g, B = 0"),
                     ("sgd", "A = minibatch g, B = 0"),
                     ("gr", "A = g + γK(g⊙(u²+v²)), B = γg²"),
@@ -90,15 +90,15 @@ _ENTRIES = [
                     ("bgr", "A = (1 + γ/ε)g − (γ/ε)g⁻, B = γ g⊙g⁻"),
                     ("sam", "A = g⁺ (ε = ρ), B = ρ g⊙g⁺  (unnormalized SAM)"))),
     Formula("gd_modified_loss", _MOD + "gd_modified_loss",
-            "derivations.modified_equations:modified_field",
+            "dln_theory.derivations.modified_equations:modified_field",
             "L̃ = L + (h/4)‖∇L‖²  (GD, first order)", "Barrett & Dherin arXiv:2009.11162 Thm 3.1"),
-    Formula("HeavyBallField", _MOD + "HeavyBallField", "derivations.multistep:heavy_ball_loss",
+    Formula("HeavyBallField", _MOD + "HeavyBallField", "dln_theory.derivations.multistep:heavy_ball_loss",
             "θ̇ = −(1/(1−β))∇[L + h(1+β)/(4(1−β)²)‖∇L‖²]",
             "Ghosh et al. arXiv:2302.00849; science.md §5"),
-    Formula("SGDField", _MOD + "SGDField", "derivations.multistep:rr_modified_loss",
+    Formula("SGDField", _MOD + "SGDField", "dln_theory.derivations.multistep:rr_modified_loss",
             "C̃ = C + (h/4m) Σ_k ‖∇Ĉ_k‖²  (random reshuffling, m batches)",
             "Smith et al. arXiv:2101.12176"),
-    *(Formula(f"BEAField_{kind}", _MOD + "BEAField", "derivations.modified_equations:vector_field",
+    *(Formula(f"BEAField_{kind}", _MOD + "BEAField", "dln_theory.derivations.modified_equations:vector_field",
               f"f_h = Σ_τ C(τ)F(τ), |τ| ≤ 4: the modified field of {update}", src, kind)
       for kind, update, src in (
           ("gd", "θ ← θ − h∇L", "HLW IX; Barrett & Dherin arXiv:2009.11162"),
@@ -107,7 +107,7 @@ _ENTRIES = [
           ("bgr", "θ ← θ − h[(1 + γ/ε)∇L − (γ/ε)∇L(θ − ε∇L)]", "science.md §4"),
           ("sam", "θ ← θ − h∇L(θ + ρ∇L)", "Andriushchenko & Flammarion arXiv:2206.06232"),
           ("extragradient", "θ ← θ − h∇L(θ − h∇L)", "HLW IX"))),
-    Formula("BEAField_heavy_ball", _MOD + "BEAField", "derivations.multistep:heavy_ball_field",
+    Formula("BEAField_heavy_ball", _MOD + "BEAField", "dln_theory.derivations.multistep:heavy_ball_field",
             "principal modified field of θ' = θ − h∇L + β(θ − θ_prev), |τ| ≤ 4",
             "Ghosh et al. arXiv:2302.00849; HLW IX.9", "heavy_ball"),
 ]
