@@ -1,23 +1,27 @@
 """One figure style for the project (style.md, "Figures").
 
-Agg backend, the Okabe–Ito colour-blind-safe palette, mathtext labels, single-column width
-(3.4 in) by default, and `save` writing PNG (200 dpi) and PDF side by side.
+The Okabe–Ito colour-blind-safe palette, mathtext labels, single-column width (3.4 in) by
+default, and `save` writing PNG (200 dpi) and PDF side by side, byte for byte the same on every
+run (no creation date in the PDF). Importing this module changes no global state: figures are
+`matplotlib.figure.Figure` objects drawn by the Agg canvas (no pyplot, no backend switch), and the
+style (`STYLE`) is in force only inside `style()`, which `figure`, `save` and
+`dln_theory.figures.render` enter.
 
     from dln_theory import plotting
-    fig, axes = plotting.figure(ncols=2)
-    axes[0].plot(x, y, color=plotting.color(0))
-    plotting.save(fig, "figures/kernel_rich")
+    with plotting.style():
+        fig, axes = plotting.figure(ncols=2)
+        axes[0].plot(x, y, color=plotting.color(0))
+        plotting.save(fig, "figures/kernel_rich")
 """
 
+import contextlib
 import logging
 from pathlib import Path
 
 import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 
 #: Okabe & Ito (2008) palette without black: orange, sky blue, bluish green, yellow, blue,
 #: vermillion, reddish purple. Distinguishable under the common colour-vision deficiencies.
@@ -52,9 +56,25 @@ STYLE = {
     "pdf.fonttype": 42,
 }
 
-matplotlib.rcParams.update(STYLE)
-# fontTools logs harmless warnings about the DejaVu fonts' timestamps when embedding them in PDFs.
-logging.getLogger("fontTools").setLevel(logging.ERROR)
+#: PDF metadata without the creation date, so a regenerated PDF is identical to the committed one.
+PDF_METADATA = {"CreationDate": None}
+
+
+@contextlib.contextmanager
+def style():
+    """Apply `STYLE` to the figures created and saved inside the block; restore rcParams after.
+
+    fontTools' harmless warnings about the DejaVu fonts' timestamps (PDF embedding) are silenced
+    inside the block only.
+    """
+    fonttools = logging.getLogger("fontTools")
+    level = fonttools.level
+    fonttools.setLevel(logging.ERROR)
+    try:
+        with matplotlib.rc_context(STYLE):
+            yield
+    finally:
+        fonttools.setLevel(level)
 
 
 def color(i: int) -> str:
@@ -79,7 +99,10 @@ def figure(nrows: int = 1, ncols: int = 1, width: float | None = None, aspect: f
     if width is None:
         width = COLUMN_WIDTH if ncols == 1 else FULL_WIDTH
     height = width / ncols * aspect * nrows
-    fig, axes = plt.subplots(nrows, ncols, figsize=(width, height), layout="constrained", **kwargs)
+    with style():
+        fig = Figure(figsize=(width, height), layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(nrows, ncols, **kwargs)
     return fig, (np.ravel(axes) if nrows * ncols > 1 else axes)
 
 
@@ -109,14 +132,15 @@ def placeholder(ax, text: str) -> None:
 
 
 def save(fig, path_stem, dpi: int = 200) -> list[Path]:
-    """Write ``<path_stem>.png`` (``dpi``) and ``<path_stem>.pdf``; close the figure.
+    """Write ``<path_stem>.png`` (``dpi``) and ``<path_stem>.pdf`` in the project style.
 
-    Returns the two paths. Parent folders are created.
+    Returns the two paths. Parent folders are created. The PDF carries no creation date, so
+    saving the same figure twice gives the same bytes.
     """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.pdf"]
-    fig.savefig(paths[0], dpi=dpi)
-    fig.savefig(paths[1])
-    plt.close(fig)
+    with style():
+        fig.savefig(paths[0], dpi=dpi)
+        fig.savefig(paths[1], metadata=PDF_METADATA)
     return paths

@@ -29,7 +29,9 @@ NAMES = (
     "deepnet",
 )
 
-FIGURE_DIR = Path(__file__).resolve().parent
+#: Default output folder of full runs, relative to the current working directory: run at the
+#: repository root, `dln-theory figures all` regenerates the committed figures.
+FIGURE_DIR = Path("figures")
 
 
 class _Registry(Mapping):
@@ -56,7 +58,8 @@ def list_figures() -> list[str]:
 
 
 def default_out(quick: bool) -> Path:
-    """``figures/`` for full runs (the committed PNGs); a fresh temporary folder for quick runs."""
+    """``./figures/`` for full runs (at the repository root: the committed PNGs and PDFs); a fresh
+    temporary folder for quick runs."""
     return FIGURE_DIR if not quick else Path(tempfile.mkdtemp(prefix="dln-figures-quick-"))
 
 
@@ -67,7 +70,8 @@ def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bo
     module = FIGURES[name]
     config = module.QUICK if quick else module.FULL
     results = module.compute(config, cache_dir=cache_dir)
-    paths = plotting.save(module.plot(results), Path(out if out is not None else default_out(quick)) / name)
+    with plotting.style():
+        paths = plotting.save(module.plot(results), Path(out if out is not None else default_out(quick)) / name)
     passed, message = module.check(results)
     return bool(passed), message, paths
 

@@ -19,13 +19,12 @@ import numpy as np
 
 from dln_theory import plotting
 
-REPO = Path(__file__).resolve().parent.parent
 COMMAND = "bash results/deepnet/run_validation.sh   (or: dln-theory deepnet compare ... --out results/deepnet)"
 
 
 @dataclass(frozen=True)
 class Config:
-    results_dir: str = "results/deepnet"
+    results_dir: str = "results/deepnet"  # relative to the current working directory
     max_files: int = 3
 
 
@@ -46,8 +45,6 @@ def _load(path):
 
 def compute(config: Config, cache_dir=None) -> dict:
     folder = Path(config.results_dir)
-    if not folder.is_absolute():
-        folder = REPO / folder
     files = sorted(folder.glob("*.json"))[: config.max_files] if folder.is_dir() else []
     loaded, errors = [], []
     for f in files:
