@@ -1,9 +1,7 @@
 """Helpers shared by the figure scripts: a disk memo for theory predictions, small numerics."""
 
-import hashlib
-import inspect
 import pickle
-from dataclasses import asdict
+import warnings
 
 import numpy as np
 
@@ -11,31 +9,28 @@ from dln_theory import _cache
 
 
 def memo(tag: str, config, compute_fn, cache_dir=None, *extra):
-    """``compute_fn()`` cached on disk under the sweep cache root (``figures/<tag>-<hash>.pkl``).
+    """``compute_fn()`` cached on disk under the cache root (``figures/<tag>-<key>.pkl``).
 
-    The key hashes the config, ``extra``, the source of ``compute_fn``'s module and the package
-    version, so an edited figure script never replots stale predictions. Simulations are cached
-    separately, chunk by chunk, by `dln_theory.sweep.sweep`.
+    The key (`dln_theory._cache.fingerprint`) hashes ``tag``, the config, ``extra``, ``compute_fn``
+    by its code and closed-over values, and the package's source, so an edited figure script or
+    formula never replots stale predictions. The entry carries a checksum: a damaged one is
+    reported, removed and recomputed. Simulations are cached separately, chunk by chunk, by
+    `dln_theory.sweep.sweep`.
     """
-    import dln_theory
-
-    module = inspect.getmodule(compute_fn)
-    source = inspect.getsource(module) if module is not None else ""
-    h = hashlib.sha256()
-    h.update(repr(sorted(asdict(config).items())).encode())
-    h.update(repr(extra).encode())
-    h.update(source.encode())
-    h.update(dln_theory.__version__.encode())
-    path = _cache.root_dir(cache_dir) / "figures" / f"{tag}-{h.hexdigest()[:20]}.pkl"
-    if path.exists():
-        with open(path, "rb") as f:
-            return pickle.load(f)
+    path = _cache.root_dir(cache_dir) / "figures" / f"{tag}-{_cache.fingerprint(tag, config, compute_fn, extra)}.pkl"
+    payload = _cache.load_bytes(path)
+    if payload is not None:
+        try:
+            return pickle.loads(payload)
+        except Exception as exc:  # a payload this code cannot unpickle: recompute it
+            _cache.discard(path, exc)
+    _cache.ensure_writable(path.parent)
     value = compute_fn()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        pickle.dump(value, f)
-    tmp.replace(path)
+    try:
+        _cache.save_bytes(path, pickle.dumps(value))
+    except OSError as exc:
+        warnings.warn(f"{_cache.unwritable(path.parent, exc)}; the result is not cached", _cache.CacheWarning,
+                      stacklevel=2)
     return value
 
 
