@@ -7,8 +7,12 @@ Parameters are one array ``params`` of shape (2, d): rows (u, v) for P-E, rows (
 * **P-W** (Woodworth et al. arXiv:2002.09277): β = w₊^D − w₋^D, w±(0) = α, depth D ≥ 2.
 
 With u = w₊ + w₋, v = w₊ − w₋ the two are the same network at D = 2 and α_E = √2·α_W
-(science.md §1); GD with step η on w equals GD with step 2η on (u, v).
+(science.md §1); GD with step η on w equals GD with step 2η on (u, v). That convention lives in
+one place, `Model.alpha_e2`; theory functions take the model object (``PE()``, ``PW(D)``) and α
+as the simulator does, never a parametrization name.
 """
+
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -18,6 +22,11 @@ import numpy as np
 from . import _validate
 
 PARAMETRIZATIONS = ("PE", "PW")
+
+
+def _python_int(value):
+    """NumPy integers become ``int`` (a static field must hash and compare as the Python value)."""
+    return int(value) if isinstance(value, np.integer) else value
 
 
 class Model(eqx.Module):
@@ -32,6 +41,14 @@ class Model(eqx.Module):
     def alpha_eff2(self, params) -> jax.Array:
         raise NotImplementedError
 
+    def alpha_e2(self, alpha) -> jax.Array:
+        """α_E²: the squared scale of the P-E network that equals this one at init scale α (depth 2).
+
+        The implicit-bias potential of gradient flow is ψ_{α_E} (Pesme et al. arXiv:2106.09524),
+        and Q_{α_W} = 2ψ_{α_E} for P-W (Woodworth et al. arXiv:2002.09277).
+        """
+        raise NotImplementedError
+
 
 class PE(Model):
     """P-E: β = u ⊙ v; u(0) = α·u_shape, v(0) = α·v_shape (default u_shape = √2, v_shape = 0).
@@ -42,6 +59,8 @@ class PE(Model):
 
     u_shape: jax.Array | float = np.sqrt(2.0)
     v_shape: jax.Array | float = 0.0
+
+    depth: ClassVar[int] = 2
 
     def __check_init__(self):
         _validate.finite("u_shape", self.u_shape)
@@ -59,6 +78,10 @@ class PE(Model):
     def alpha_eff2(self, params):
         return 0.5 * (params[..., 0, :] ** 2 - params[..., 1, :] ** 2)
 
+    def alpha_e2(self, alpha):
+        """α² (P-E is its own reference)."""
+        return alpha**2
+
 
 class PW(Model):
     """P-W depth D: β = w₊^D − w₋^D, w±(0) = α.
@@ -68,7 +91,7 @@ class PW(Model):
     science.md §2).
     """
 
-    depth: int = eqx.field(static=True, default=2)
+    depth: int = eqx.field(static=True, default=2, converter=_python_int)
 
     def __check_init__(self):
         _validate.integer_at_least("depth", self.depth, 2)
@@ -87,11 +110,17 @@ class PW(Model):
         e = 2.0 - self.depth
         return (0.5 * (wp**e + wm**e)) ** (2.0 / e)
 
+    def alpha_e2(self, alpha):
+        """2α²: w±(0) = α_W gives u(0) = 2α_W = √2·α_E (science.md §1); depth 2 only."""
+        if self.depth != 2:
+            raise ValueError(f"depth={self.depth} is not allowed here: a P-E equivalent exists at depth 2 only")
+        return 2.0 * alpha**2
+
 
 def make_model(parametrization: str = "PE", depth: int = 2) -> Model:
     """Model by name: ``"PE"`` (depth 2 only) or ``"PW"`` (any depth ≥ 2)."""
     _validate.one_of("parametrization", parametrization, PARAMETRIZATIONS)
-    _validate.integer_at_least("depth", depth, 2)
+    depth = _validate.integer_at_least("depth", depth, 2)
     if parametrization == "PE":
         if depth != 2:
             raise ValueError(f"depth={depth} is not allowed for parametrization 'PE': use 'PW' for depth > 2")
@@ -99,8 +128,17 @@ def make_model(parametrization: str = "PE", depth: int = 2) -> Model:
     return PW(depth)
 
 
+def check_model(model) -> Model:
+    """Require a parametrization object; a name such as ``"PE"`` is refused with the fix."""
+    if not isinstance(model, Model):
+        raise _validate.InputTypeError(
+            f"model={model!r} is not allowed: pass a parametrization object, PE() or PW(depth) "
+            "from dln_theory (alpha then means what it means in simulate)"
+        )
+    return model
+
+
 def check_alpha(alpha, d: int) -> None:
-    """α must be finite, > 0, and a scalar or of shape (d,)."""
+    """α must be real, finite, > 0, and a scalar or of shape (d,)."""
     _validate.positive("alpha", alpha)
-    if np.ndim(alpha) not in (0, 1) or (np.ndim(alpha) == 1 and np.shape(alpha) != (d,)):
-        raise ValueError(f"alpha has shape {np.shape(alpha)}: alpha must be a scalar or of shape (d,) = ({d},)")
+    _validate.scalar_or_vector("alpha", alpha, d)

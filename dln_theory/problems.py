@@ -16,13 +16,21 @@ BETA_DISTRIBUTIONS = ("abs_normal_unit", "normal", "sign", "constant")
 
 
 class Problem(eqx.Module):
-    """Training data, and optionally the teacher β* and a held-out test set."""
+    """Training data, and optionally the teacher β* and a held-out test set.
+
+    Checked on construction (before any compilation): X real of shape (..., n, d), y of shape
+    (..., n), β* of shape (..., d), X_test (..., m, d) and y_test (..., m) given together; all
+    finite when concrete (inside a transformation only shapes and dtypes are checked).
+    """
 
     X: jax.Array
     y: jax.Array
     beta_star: jax.Array | None = None
     X_test: jax.Array | None = None
     y_test: jax.Array | None = None
+
+    def __check_init__(self):
+        _check_arrays(self.X, self.y, self.beta_star, self.X_test, self.y_test)
 
     @property
     def n(self) -> int:
@@ -49,29 +57,42 @@ class Problem(eqx.Module):
         return 0.5 * jnp.mean((beta @ self.X_test.T - self.y_test) ** 2, axis=-1)
 
 
-def from_data(X, y, beta_star=None, X_test=None, y_test=None) -> Problem:
-    """A `Problem` from user-supplied arrays, checked for shape and finiteness."""
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    if X.ndim != 2:
-        raise ValueError(f"X has shape {X.shape}: X must be a 2-D array of shape (n, d)")
-    if y.shape != (X.shape[0],):
-        raise ValueError(f"y has shape {y.shape}: y must have shape (n,) = ({X.shape[0]},) to match X")
-    _validate.finite("X", X)
-    _validate.finite("y", y)
-    if beta_star is not None and np.shape(beta_star) != (X.shape[1],):
-        raise ValueError(
-            f"beta_star has shape {np.shape(beta_star)}: it must have shape (d,) = ({X.shape[1]},)"
-        )
+def _check_arrays(X, y, beta_star, X_test, y_test):
+    """Shapes, dtypes and finiteness of a `Problem`'s arrays; NumPy only (no JAX op runs)."""
+    X, y = _validate.real_array("X", X), _validate.real_array("y", y)
+    if X.ndim < 2 or 0 in X.shape[-2:]:
+        raise ValueError(f"X has shape {X.shape}: X must be an array of shape (n, d), n, d >= 1")
+    batch, (n, d) = X.shape[:-2], X.shape[-2:]
+    _validate.shape_is("y", y, batch + (n,), f"(n,) = ({n},) to match X of shape {X.shape}")
+    if beta_star is not None:
+        beta_star = _validate.real_array("beta_star", beta_star)
+        _validate.shape_is("beta_star", beta_star, batch + (d,), f"(d,) = ({d},) to match X of shape {X.shape}")
     if (X_test is None) != (y_test is None):
-        raise ValueError("X_test and y_test must be given together")
+        given = "X_test" if y_test is None else "y_test"
+        raise ValueError(f"{given} was given alone: X_test and y_test must be given together")
     if X_test is not None:
-        X_test, y_test = np.asarray(X_test, dtype=float), np.asarray(y_test, dtype=float)
-        if X_test.ndim != 2 or X_test.shape[1] != X.shape[1] or y_test.shape != (X_test.shape[0],):
-            raise ValueError(
-                f"X_test {X_test.shape} / y_test {y_test.shape}: need (m, {X.shape[1]}) and (m,)"
-            )
+        X_test, y_test = _validate.real_array("X_test", X_test), _validate.real_array("y_test", y_test)
+        if X_test.ndim != X.ndim or X_test.shape[-1] != d:
+            raise ValueError(f"X_test has shape {X_test.shape}: X_test must have shape (m, d) = (m, {d})")
+        _validate.shape_is("y_test", y_test, X_test.shape[:-1], f"(m,) = ({X_test.shape[-2]},) to match X_test")
+    for name, value in (("X", X), ("y", y), ("beta_star", beta_star), ("X_test", X_test), ("y_test", y_test)):
+        if value is not None:
+            _validate.all_finite(name, value)
+    return X, y, beta_star, X_test, y_test
+
+
+def from_data(X, y, beta_star=None, X_test=None, y_test=None) -> Problem:
+    """A `Problem` from user-supplied arrays (lists, NumPy or JAX), checked and stored as float64.
+
+    Raises:
+        ValueError: a shape that does not match (n, d), NaN or inf anywhere.
+        InputTypeError: complex, text or ragged data (also a TypeError).
+    """
+    arrays = _check_arrays(X, y, beta_star, X_test, y_test)
+    if arrays[0].ndim != 2:
+        raise ValueError(f"X has shape {arrays[0].shape}: X must be a 2-D array of shape (n, d)")
     as_jnp = lambda a: None if a is None else jnp.asarray(a, dtype=float)  # noqa: E731
-    return Problem(as_jnp(X), as_jnp(y), as_jnp(beta_star), as_jnp(X_test), as_jnp(y_test))
+    return Problem(*(as_jnp(a) for a in arrays))
 
 
 @dataclass(frozen=True)
@@ -93,13 +114,13 @@ class SparseRegression:
     beta_dist: str = "abs_normal_unit"
 
     def __post_init__(self):
-        _validate.integer_at_least("n", self.n, 1)
-        _validate.integer_at_least("d", self.d, 1)
-        _validate.integer_at_least("k", self.k, 0)
+        for name, low in (("n", 1), ("d", 1), ("k", 0), ("n_test", 0)):  # NumPy integers become int
+            object.__setattr__(self, name, _validate.integer_at_least(name, getattr(self, name), low))
         if self.k > self.d:
             raise ValueError(f"k={self.k} is not allowed: the number of nonzeros must be <= d={self.d}")
+        _validate.scalar("sigma", self.sigma)
         _validate.nonnegative("sigma", self.sigma)
-        _validate.integer_at_least("n_test", self.n_test, 0)
+        object.__setattr__(self, "sigma", float(self.sigma))
         _validate.one_of("beta_dist", self.beta_dist, BETA_DISTRIBUTIONS)
 
     @property

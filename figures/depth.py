@@ -4,7 +4,7 @@ Woodworth et al. (arXiv:2002.09277), P-W parametrization β = w₊^D − w₋^D,
 flow ends at argmin_{Xβ=y} Q_α (D = 2) or Q^D_α (D ≥ 3, science.md §2). Deeper networks reach
 the rich regime from larger α^D, and the transition in α is sharper.
 
-(a) ‖β − β*‖² vs α: predictions (lines, `min_potential_interpolant(..., "PW", D)` vmapped over α)
+(a) ‖β − β*‖² vs α: predictions (lines, `min_potential_interpolant(..., PW(D))` vmapped over α)
     and gradient-flow endpoints (markers, `GradientFlow` on `PW(D)` run until L < 1e-20);
     min-ℓ1 / min-ℓ2 levels in grey.
 (b) the same against the initial scale of β, α^D.
@@ -54,7 +54,7 @@ def _alphas(config, depth, rng):
 
 @lru_cache(maxsize=None)
 def _predictor(depth):
-    return jax.jit(jax.vmap(lambda X, y, a: min_potential_interpolant(X, y, a, "PW", depth), (None, None, 0)))
+    return jax.jit(jax.vmap(lambda X, y, a: min_potential_interpolant(X, y, a, dt.PW(depth)), (None, None, 0)))
 
 
 def _predictions(config):

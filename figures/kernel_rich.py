@@ -63,7 +63,7 @@ def _predictor(n, d, k):
 
     def one(seed, alpha):
         p = spec.sample(seed)
-        return min_potential_interpolant(p.X, p.y, alpha, "PE", 2)
+        return min_potential_interpolant(p.X, p.y, alpha, dt.PE())
 
     return jax.jit(jax.vmap(jax.vmap(one, (None, 0)), (0, None)))
 

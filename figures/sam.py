@@ -67,7 +67,7 @@ def _methods(config):
 
 @lru_cache(maxsize=None)
 def _predictor():
-    return jax.jit(jax.vmap(lambda X, y, a: min_potential_interpolant(X, y, a, "PE", 2), (None, None, 0)))
+    return jax.jit(jax.vmap(lambda X, y, a: min_potential_interpolant(X, y, a, dt.PE()), (None, None, 0)))
 
 
 def compute(config: Config, cache_dir=None) -> dict:

@@ -61,7 +61,7 @@ def _problem(config):
 
 @lru_cache(maxsize=None)
 def _predictor():
-    return jax.jit(jax.vmap(lambda X, y, a: min_potential_interpolant(X, y, a, "PE", 2), (None, None, 0)))
+    return jax.jit(jax.vmap(lambda X, y, a: min_potential_interpolant(X, y, a, dt.PE()), (None, None, 0)))
 
 
 def _run(config, method, etas, cache_dir):
@@ -97,7 +97,7 @@ def compute(config: Config, cache_dir=None) -> dict:
 
     def predictions():
         problem = _problem(config)
-        flow = min_potential_interpolant(problem.X, problem.y, config.alpha, "PE", 2)
+        flow = min_potential_interpolant(problem.X, problem.y, config.alpha, dt.PE())
         return {"flow": float(problem.test_loss(flow)), **{name: _predict(config, r) for name, r in runs.items()}}
 
     pred = memo("step_size", config, predictions, cache_dir, [r["alpha_inf2"].tobytes() for r in runs.values()])

@@ -14,6 +14,7 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.optimize import minimize
 
+from dln_theory.models import PE, PW
 from dln_theory.theory.interpolators import (
     min_l1_interpolant,
     min_l2_interpolant,
@@ -55,21 +56,22 @@ def null_basis(X):
     return np.linalg.svd(X)[2][X.shape[0] :].T
 
 
-def mirror(beta, alpha, parametrization, depth):
+def mirror(beta, alpha, model):
     """∇ of the potential (up to a positive factor): it lies in range(Xᵀ) at the minimizer."""
+    depth = model.depth
     if depth > 2:  # α^{2−D} h_D^{-1}(β/α^D), times max α^{D−2} (so h_D^{-1} for scalar α)
         z = np.asarray(depth_link_inverse(beta / alpha**depth, depth))
         return z * (np.max(alpha) / alpha) ** (depth - 2)
-    return np.arcsinh(beta / ((2.0 if parametrization == "PW" else 1.0) * alpha**2))
+    return np.arcsinh(beta / ((2.0 if isinstance(model, PW) else 1.0) * alpha**2))  # α_E² = 2α_W²
 
 
-def potential(beta, alpha, parametrization, depth):
-    if depth > 2:
-        return np.asarray(depth_potential(beta, alpha, depth))
-    return np.asarray((woodworth_q if parametrization == "PW" else hyperbolic_entropy)(beta, alpha))
+def potential(beta, alpha, model):
+    if model.depth > 2:
+        return np.asarray(depth_potential(beta, alpha, model.depth))
+    return np.asarray((woodworth_q if isinstance(model, PW) else hyperbolic_entropy)(beta, alpha))
 
 
-CASES = (("PE", 2), ("PW", 2), ("PW", 3), ("PW", 4))
+CASES = pytest.mark.parametrize("model", [PE(), PW(2), PW(3), PW(4)], ids=["PE", "PW2", "PW3", "PW4"])
 
 
 # --- potentials --------------------------------------------------------------------------------
@@ -128,27 +130,27 @@ def test_depth_potential_gradient_is_inverse_link_and_convex(depth):
 # --- the min-potential interpolant ---------------------------------------------------------------
 
 
-@pytest.mark.parametrize("parametrization, depth", CASES)
-def test_kkt_and_feasibility(parametrization, depth):
+@CASES
+def test_kkt_and_feasibility(model):
     """Xβ = y to 1e-10 and ∇(potential)(β) ∈ range(Xᵀ) to 1e-8, for α from 1e-6 to 1e3."""
     X, y = gaussian(10, 100)
     for alpha in ALPHAS:
-        sol = min_potential_interpolant_np(X, y, alpha, parametrization, depth, full_output=True)
+        sol = min_potential_interpolant_np(X, y, alpha, model, full_output=True)
         assert np.linalg.norm(X @ sol.beta - y) <= 1e-10 * np.linalg.norm(y), alpha
         assert sol.residual <= 1e-10 and sol.iterations < 500
-        assert off_range(X, mirror(sol.beta, alpha, parametrization, depth)) <= 1e-8, alpha
+        assert off_range(X, mirror(sol.beta, alpha, model)) <= 1e-8, alpha
 
 
-@pytest.mark.parametrize("parametrization, depth", CASES)
-def test_minimizer_beats_feasible_points(parametrization, depth):
+@CASES
+def test_minimizer_beats_feasible_points(model):
     X, y = gaussian(10, 100, seed=3)
     N = null_basis(X)
     scales = np.repeat([1e-3, 1e-1, 1.0], 20)[:, None]
     xi = np.random.default_rng(4).standard_normal((60, N.shape[1])) * scales
     for alpha in (1e-3, 1.0):
-        beta = np.asarray(min_potential_interpolant(X, y, alpha, parametrization, depth))
-        best = potential(beta, alpha, parametrization, depth)
-        assert np.all(potential(beta + xi @ N.T, alpha, parametrization, depth) > best)
+        beta = np.asarray(min_potential_interpolant(X, y, alpha, model))
+        best = potential(beta, alpha, model)
+        assert np.all(potential(beta + xi @ N.T, alpha, model) > best)
 
 
 def test_pw_equals_pe_at_sqrt2_alpha():
@@ -157,8 +159,8 @@ def test_pw_equals_pe_at_sqrt2_alpha():
     z0 = np.random.default_rng(5).standard_normal(100)
     for alpha in (1e-4, 0.3, 10.0):
         np.testing.assert_allclose(
-            min_potential_interpolant(X, y, alpha, "PW", z0=z0),
-            min_potential_interpolant(X, y, np.sqrt(2) * alpha, "PE", z0=z0),
+            min_potential_interpolant(X, y, alpha, PW(2), z0=z0),
+            min_potential_interpolant(X, y, np.sqrt(2) * alpha, PE(), z0=z0),
             rtol=1e-9,
             atol=1e-13,
         )
@@ -268,7 +270,7 @@ def test_tilt():
 def test_vmap_over_alpha_equals_loop():
     X, y = gaussian(10, 100)
     alphas = jnp.logspace(-5, 2, 8)
-    solve = lambda a: min_potential_interpolant(X, y, a, "PW", 3, full_output=True)  # noqa: E731
+    solve = lambda a: min_potential_interpolant(X, y, a, PW(3), full_output=True)  # noqa: E731
     batched = jax.vmap(solve)(alphas)
     for i, alpha in enumerate(alphas):
         one = solve(alpha)
@@ -294,14 +296,14 @@ def _flow_limit(X, y, alpha, depth):
     return a * b if depth == 2 else a**depth - b**depth
 
 
-@pytest.mark.parametrize("parametrization, depth", [("PE", 2), ("PW", 3)])
-def test_gradient_flow_limit_with_per_coordinate_alpha(parametrization, depth):
+@pytest.mark.parametrize("model", [PE(), PW(3)], ids=["PE", "PW3"])
+def test_gradient_flow_limit_with_per_coordinate_alpha(model):
     """The interpolant is where gradient flow ends, also for per-coordinate α (science.md §2)."""
     X, y = gaussian(3, 6, seed=9)
     alpha = np.linspace(0.2, 0.7, 6)
-    flow = _flow_limit(X, y, alpha, depth)
+    flow = _flow_limit(X, y, alpha, model.depth)
     assert np.linalg.norm(X @ flow - y) <= 1e-7
-    beta = min_potential_interpolant(X, y, alpha, parametrization, depth)
+    beta = min_potential_interpolant(X, y, alpha, model)
     np.testing.assert_allclose(beta, flow, atol=1e-9)
 
 
@@ -322,11 +324,11 @@ X0, Y0 = gaussian(4, 8)
         (lambda: min_potential_interpolant(X0, Y0, np.inf), "alpha"),
         (lambda: min_potential_interpolant(X0, Y0, np.nan), "alpha"),
         (lambda: min_potential_interpolant(X0, Y0, np.ones(3)), "alpha"),
-        (lambda: min_potential_interpolant(X0, Y0, 0.1, "PW", 1), "depth"),
-        (lambda: min_potential_interpolant(X0, Y0, 0.1, "PW", 2.5), "depth"),
-        (lambda: min_potential_interpolant(X0, Y0, 0.1, "PE", 3), "depth"),
-        (lambda: min_potential_interpolant(X0, Y0, 0.1, "XY"), "parametrization"),
-        (lambda: min_potential_interpolant(X0, Y0, 0.1, "PW", 3, z0=np.zeros(8)), "z0"),
+        (lambda: min_potential_interpolant(X0, Y0, 0.1, PW(1)), "depth"),
+        (lambda: min_potential_interpolant(X0, Y0, 0.1, PW(2.5)), "depth"),
+        (lambda: min_potential_interpolant(X0, Y0, 0.1, "PE"), "model"),
+        (lambda: min_potential_interpolant(X0, Y0, 0.1, "XY"), "model"),
+        (lambda: min_potential_interpolant(X0, Y0, 0.1, PW(3), z0=np.zeros(8)), "z0"),
         (lambda: min_potential_interpolant(X0, Y0, 0.1, z0=np.zeros(3)), "z0"),
         (lambda: depth_potential(np.ones(3), 0.1, 2), "depth"),
     ],

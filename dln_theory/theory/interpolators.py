@@ -2,7 +2,8 @@
 
 Gradient flow on a DLN that reaches zero loss ends at argmin_{Xβ = y} of a potential: ψ_α
 (P-E), Q_α (P-W, D = 2) or Q^D_α (P-W, D ≥ 3). α → ∞ gives the min-ℓ2 interpolant, α → 0 the
-min-ℓ1 one. X has shape (n, d) with full row rank, y shape (n,).
+min-ℓ1 one. X has shape (n, d) with full row rank, y shape (n,). Every function checks its
+inputs (shapes, real and finite data) before any compilation.
 """
 
 from functools import partial
@@ -15,7 +16,7 @@ from jax.scipy.linalg import solve_triangular
 from scipy.optimize import linprog
 
 from .. import _validate
-from ..models import check_alpha, make_model
+from ..models import PE, Model, check_alpha, check_model
 from .potentials import _exp_bregman, _pow_bregman
 
 _ARMIJO = 0.25  # sufficient-decrease constant of the backtracking line search
@@ -45,7 +46,7 @@ class InterpolantSolution(NamedTuple):
 
 def min_l2_interpolant(X, y) -> np.ndarray:
     """argmin ‖β‖₂ s.t. Xβ = y (X⁺y): the α → ∞ kernel limit (Woodworth et al. arXiv:2002.09277)."""
-    X, y = _check_data(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+    X, y = _validate.data(X, y)
     return np.linalg.lstsq(X, y, rcond=None)[0]
 
 
@@ -54,7 +55,7 @@ def min_l1_interpolant(X, y) -> np.ndarray:
 
     Linear program in β = p − q, p, q ≥ 0: min 1ᵀ(p + q) s.t. X(p − q) = y (HiGHS).
     """
-    X, y = _check_data(np.asarray(X, dtype=float), np.asarray(y, dtype=float))
+    X, y = _validate.data(X, y)
     d = X.shape[1]
     res = linprog(
         np.ones(2 * d),
@@ -73,8 +74,7 @@ def min_potential_interpolant(
     X,
     y,
     alpha,
-    parametrization="PE",
-    depth=2,
+    model: Model = PE(),
     *,
     z0=None,
     tol=1e-12,
@@ -83,10 +83,13 @@ def min_potential_interpolant(
 ):
     """argmin_{Xβ = y} of the implicit-bias potential, by damped Newton on the convex dual (JAX).
 
-    * ``"PE"``: ψ_α(β) − ½⟨z0, β⟩, β = α² sinh(Xᵀν + z0) (Pesme et al. arXiv:2106.09524).
-    * ``"PW"``, D = 2: Q_α(β) − ⟨z0, β⟩, β = 2α² sinh(Xᵀν + z0) (Woodworth et al.
-      arXiv:2002.09277).
-    * ``"PW"``, D ≥ 3: Q^D_α(β), β = α^D h_D(α^{D−2} ⊙ Xᵀν) (science.md §2; for per-coordinate
+    ``model`` and ``alpha`` mean what they mean in `simulate`: the interpolant is where gradient
+    flow from ``model.init(alpha)`` ends.
+
+    * ``PE()``: ψ_α(β) − ½⟨z0, β⟩, β = α² sinh(Xᵀν + z0) (Pesme et al. arXiv:2106.09524).
+    * ``PW(2)``: Q_α(β) − ⟨z0, β⟩, β = 2α² sinh(Xᵀν + z0) (Woodworth et al.
+      arXiv:2002.09277). At depth 2 both are β = α_E² sinh(Xᵀν + z0), α_E² = ``model.alpha_e2(α)``.
+    * ``PW(D)``, D ≥ 3: Q^D_α(β), β = α^D h_D(α^{D−2} ⊙ Xᵀν) (science.md §2; for per-coordinate
       α this is argmin Σ_i α_i² q_D(β_i/α_i^D), the gradient-flow limit).
 
     The dual Φ(ν) = Σ_i (w_i/c_i) F(c_i(Xᵀν)_i + z0_i) − νᵀy (F = cosh or H_D) is minimized by
@@ -97,11 +100,10 @@ def min_potential_interpolant(
     rounding. jit-compiled and ``jax.vmap``-able (e.g. over a grid of α).
 
     Args:
-        X: (n, d) data of full row rank.
-        y: (n,) targets.
-        alpha: initialization scale (> 0), scalar or shape (d,); α_W for ``"PW"``.
-        parametrization: ``"PE"`` or ``"PW"``.
-        depth: D ≥ 2 (D ≥ 3 needs ``"PW"``).
+        X: (n, d) data of full row rank, n ≤ d, real and finite.
+        y: (n,) targets, real and finite.
+        alpha: initialization scale (> 0), scalar or shape (d,), as passed to `simulate`.
+        model: the parametrization object, ``PE()`` (default) or ``PW(depth)``.
         z0: tilt, scalar or shape (d,), default 0; depth 2 only.
         tol: relative residual ‖Xβ − y‖/‖y‖ at which the Newton loop stops.
         max_iter: cap on Newton iterations.
@@ -110,23 +112,25 @@ def min_potential_interpolant(
     Returns:
         β (shape (d,)) or an `InterpolantSolution`, as JAX arrays.
     """
-    X, y = _check_data(X, y)
-    make_model(parametrization, depth)  # validates parametrization and depth
-    check_alpha(alpha, X.shape[1])
+    X, y = _validate.data(X, y)
+    n, d = X.shape
+    if n > d:
+        raise ValueError(f"X has shape {X.shape}: an interpolant of this potential needs n <= d (full row rank)")
+    depth = check_model(model).depth
+    check_alpha(alpha, d)
+    _validate.scalar("tol", tol)
     _validate.positive("tol", tol)
-    _validate.integer_at_least("max_iter", max_iter, 1)
+    max_iter = _validate.integer_at_least("max_iter", max_iter, 1)
+    full_output = _validate.flag("full_output", full_output)
     if z0 is not None:
         if depth != 2:
             raise ValueError(f"z0 is not allowed at depth={depth}: the tilt z0 needs depth 2")
-        _validate.finite("z0", z0)
-        if np.ndim(z0) not in (0, 1) or (np.ndim(z0) == 1 and np.shape(z0) != (X.shape[1],)):
-            allowed = f"a scalar or of shape (d,) = ({X.shape[1]},)"
-            raise ValueError(f"z0 has shape {np.shape(z0)}: z0 must be {allowed}")
+        z0 = _validate.real_array("z0", z0)
+        _validate.all_finite("z0", z0)
+        _validate.scalar_or_vector("z0", z0, d)
     X, y, alpha = (jnp.asarray(v, dtype=float) for v in (X, y, alpha))
-    d = X.shape[1]
     if depth == 2:
-        w = (2.0 if parametrization == "PW" else 1.0) * alpha**2
-        c = jnp.ones(())
+        w, c = model.alpha_e2(alpha), jnp.ones(())
     else:
         w, c = alpha**depth, alpha ** (depth - 2)
     z0 = 0.0 if z0 is None else z0
@@ -136,19 +140,10 @@ def min_potential_interpolant(
     return sol if full_output else sol.beta
 
 
-def min_potential_interpolant_np(X, y, alpha, parametrization="PE", depth=2, **kwargs):
+def min_potential_interpolant_np(X, y, alpha, model: Model = PE(), **kwargs):
     """`min_potential_interpolant` with NumPy inputs and outputs (same arguments)."""
-    sol = min_potential_interpolant(X, y, alpha, parametrization, depth, **kwargs)
+    sol = min_potential_interpolant(X, y, alpha, model, **kwargs)
     return jax.tree.map(np.asarray, sol)
-
-
-def _check_data(X, y):
-    if np.ndim(X) != 2:
-        raise ValueError(f"X has shape {np.shape(X)}: X must be a 2-D array of shape (n, d)")
-    if np.shape(y) != (np.shape(X)[0],):
-        n = np.shape(X)[0]
-        raise ValueError(f"y has shape {np.shape(y)}: y must have shape (n,) = ({n},) to match X")
-    return X, y
 
 
 class _Cosh:

@@ -3,8 +3,10 @@
 * P-W (Woodworth): β = w₊^D − w₋^D, w±(0) = α.
 * P-E (Even/Pesme): β = u ⊙ v, u(0) = √2α, v(0) = 0.
 
-At D = 2 the two are one network with α_E = √2 α_W, and Q_{α_W} = 2 ψ_{α_E}. Every α may be a
-scalar or per coordinate (broadcast against β); potentials sum over the last axis of β.
+At D = 2 the two are one network with α_E = √2 α_W (`dln_theory.models.PW.alpha_e2`), and
+Q_{α_W} = 2 ψ_{α_E}. Every α may be a scalar or per coordinate (broadcast against β); potentials
+sum over the last axis of β. Inputs are checked (real, finite, α > 0, broadcastable shapes)
+before any compilation; under a JAX transformation only dtypes and shapes are.
 """
 
 from functools import partial
@@ -12,31 +14,57 @@ from math import factorial
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from .. import _validate
+from ..models import PW
 
 _TAYLOR_BELOW = 1e-2  # |x| below which second-order remainders use their Taylor series
 _NEWTON_STEPS = 30  # h_D^{-1}: monotone Newton from a bracket; converges in < 10 steps
+_PW2 = PW(2)
 
 
-@jax.jit
 def woodworth_q(beta, alpha):
     """Q_α(β) = Σ_i α² q(β_i/α²), q(z) = 2 − √(4 + z²) + z·arcsinh(z/2).
 
     Woodworth et al. 2020 (arXiv:2002.09277), D = 2; science.md §2. Parametrization P-W.
-    ∇Q_α(β) = arcsinh(β/(2α²)).
+    ∇Q_α(β) = arcsinh(β/(2α²)); Q_α = 2ψ_{α_E} with α_E² = 2α² (`PW.alpha_e2`).
     """
-    return jnp.sum(_entropy_terms(beta, 2.0 * alpha**2), axis=-1)
+    _check_beta_alpha(beta, alpha)
+    return _woodworth_q(beta, alpha)
 
 
-@jax.jit
 def hyperbolic_entropy(beta, alpha):
     """ψ_α(β) = ½ Σ_i (β_i arcsinh(β_i/α_i²) − √(β_i² + α_i⁴) + α_i²).
 
     Pesme et al. 2021 (arXiv:2106.09524), Even et al. 2023 (arXiv:2302.08982); science.md §2.
     Parametrization P-E. ∇ψ_α(β) = ½ arcsinh(β/α²).
     """
+    _check_beta_alpha(beta, alpha)
+    return _hyperbolic_entropy(beta, alpha)
+
+
+@jax.jit
+def _woodworth_q(beta, alpha):
+    return jnp.sum(_entropy_terms(beta, _PW2.alpha_e2(alpha)), axis=-1)
+
+
+@jax.jit
+def _hyperbolic_entropy(beta, alpha):
     return 0.5 * jnp.sum(_entropy_terms(beta, alpha**2), axis=-1)
+
+
+def _check_beta_alpha(beta, alpha):
+    """β real and finite, α real, finite and > 0, their shapes broadcastable."""
+    _validate.all_finite("beta", _validate.real_array("beta", beta))
+    _validate.positive("alpha", alpha)
+    try:
+        np.broadcast_shapes(np.shape(beta), np.shape(alpha))
+    except ValueError:
+        raise ValueError(
+            f"alpha has shape {np.shape(alpha)}: alpha must be a scalar or broadcast against beta of shape "
+            f"{np.shape(beta)} (per coordinate: the last axis)"
+        ) from None
 
 
 def _entropy_terms(beta, a2):
@@ -44,26 +72,35 @@ def _entropy_terms(beta, a2):
     return beta * jnp.arcsinh(beta / a2) - beta**2 / (a2 + jnp.hypot(beta, a2))
 
 
-@partial(jax.jit, static_argnames="depth")
 def depth_link(z, depth: int):
     """h_D(z) = (1 − z)^{−p} − (1 + z)^{−p}, p = D/(D − 2), for |z| < 1 (science.md §2, P-W).
 
     Gradient flow of depth D ≥ 3 ends at β = α^D h_D(Xᵀν): h_D is odd, increasing, onto R.
     """
-    _validate.integer_at_least("depth", depth, 3)
+    depth = _validate.integer_at_least("depth", depth, 3)
+    _validate.open_interval("z", z, -1.0, 1.0)
+    return _depth_link(z, depth)
+
+
+@partial(jax.jit, static_argnames="depth")
+def _depth_link(z, depth):
     p = _exponent(depth)
     return jnp.expm1(-p * jnp.log1p(-z)) - jnp.expm1(-p * jnp.log1p(z))
 
 
-@partial(jax.jit, static_argnames="depth")
 def depth_link_inverse(b, depth: int):
     """h_D^{-1}(b) ∈ (−1, 1) to machine precision (monotone Newton, vectorized; science.md §2)."""
-    _validate.integer_at_least("depth", depth, 3)
+    depth = _validate.integer_at_least("depth", depth, 3)
+    _validate.all_finite("b", _validate.real_array("b", b))
+    return _depth_link_inverse(b, depth)
+
+
+@partial(jax.jit, static_argnames="depth")
+def _depth_link_inverse(b, depth):
     z, _ = _inverse_parts(jnp.abs(b), _exponent(depth))
     return jnp.sign(b) * z
 
 
-@partial(jax.jit, static_argnames="depth")
 def depth_potential(beta, alpha, depth: int):
     """Q^D_α(β) = α^D Σ_i q_D(β_i/α^D), q_D' = h_D^{-1}, q_D(0) = 0 (P-W, depth D ≥ 3).
 
@@ -73,7 +110,13 @@ def depth_potential(beta, alpha, depth: int):
     For per-coordinate α, gradient flow instead minimizes Σ_i α_i² q_D(β_i/α_i^D) [derived]
     (the same minimizer when α is a scalar); `min_potential_interpolant` solves that one.
     """
-    _validate.integer_at_least("depth", depth, 3)
+    depth = _validate.integer_at_least("depth", depth, 3)
+    _check_beta_alpha(beta, alpha)
+    return _depth_potential(beta, alpha, depth)
+
+
+@partial(jax.jit, static_argnames="depth")
+def _depth_potential(beta, alpha, depth):
     scale = alpha**depth
     return jnp.sum(scale * _q_depth(beta / scale, _exponent(depth)), axis=-1)
 

@@ -28,10 +28,10 @@ def _flow_endpoint(model, problem, alpha, horizon=20000.0):
     return np.asarray(traj.beta[-1])
 
 
-def _endpoint_claim(model, parametrization, depth, alpha, quick):
+def _endpoint_claim(model, alpha, quick):
     problem = _problem(quick)
     sim = _flow_endpoint(model, problem, alpha)
-    pred = interpolators.min_potential_interpolant(problem.X, problem.y, alpha, parametrization, depth)
+    pred = interpolators.min_potential_interpolant(problem.X, problem.y, alpha, model)
     return np.abs(pred).sum(), np.abs(sim).sum(), _relative(sim, pred)
 
 
@@ -42,19 +42,19 @@ def flow_endpoint_pe(quick):
     Tolerance 1e-6 relative: the flow is integrated to rtol 1e-10 and stopped at loss < 1e-26,
     the dual solver reaches residual 1e-10, so the gap is set by neither.
     """
-    return (*_endpoint_claim(PE(), "PE", 2, 0.1, quick), 1e-6)
+    return (*_endpoint_claim(PE(), 0.1, quick), 1e-6)
 
 
 @claim("flow_endpoint_argmin_Q_PW", "Woodworth et al. arXiv:2002.09277 Thm 1 (Q_alpha)")
 def flow_endpoint_pw(quick):
     """Gradient flow on P-W (D = 2) ends at argmin Q_α over {Xβ = y}; tolerance as above."""
-    return (*_endpoint_claim(PW(2), "PW", 2, 0.1, quick), 1e-6)
+    return (*_endpoint_claim(PW(2), 0.1, quick), 1e-6)
 
 
 @claim("flow_endpoint_depth3", "Woodworth et al. arXiv:2002.09277 Thm 3 (depth D); science.md §2")
 def flow_endpoint_depth3(quick):
     """Gradient flow on P-W depth 3 ends at argmin Q^D_α; tolerance as above."""
-    return (*_endpoint_claim(PW(3), "PW", 3, 0.3, quick), 1e-6)
+    return (*_endpoint_claim(PW(3), 0.3, quick), 1e-6)
 
 
 @claim("kernel_limit_min_l2", "Woodworth et al. arXiv:2002.09277 Thm 2 (alpha -> infinity)")
@@ -121,7 +121,7 @@ def gd_endpoint(quick):
     traj = simulate(GD(eta), PE(), problem, alpha, 50000, 50000, loss_tol=1e-26)
     sim = np.asarray(traj.beta[-1])
     alpha_inf = np.sqrt(np.asarray(traj.alpha_eff2[-1]))
-    pred = interpolators.min_potential_interpolant(problem.X, problem.y, alpha_inf, "PE", 2)
+    pred = interpolators.min_potential_interpolant(problem.X, problem.y, alpha_inf, PE())
     return np.abs(pred).sum(), np.abs(sim).sum(), _relative(sim, pred), 1e-3
 
 

@@ -285,7 +285,7 @@ def _endpoint_claim(method):
         traj = simulate(method, PE(), problem, 0.1, 40000, 40000, loss_tol=1e-26)
         sim = np.asarray(traj.beta[-1])
         alpha_inf = np.sqrt(np.asarray(traj.alpha_eff2[-1]))
-        pred = np.asarray(interpolators.min_potential_interpolant(problem.X, problem.y, alpha_inf, "PE", 2))
+        pred = np.asarray(interpolators.min_potential_interpolant(problem.X, problem.y, alpha_inf, PE()))
         err = float(np.linalg.norm(sim - pred) / np.linalg.norm(pred))
         return np.abs(pred).sum(), np.abs(sim).sum(), err, 1e-3, f"final loss {float(traj.loss[-1]):.1e}"
 
