@@ -3,8 +3,7 @@ SGD modified flows, finite-difference GR expansions, DLN implicit bias, code gen
 
 Each module returns sympy objects and has ``check() -> [(name, passed, detail)]``.
 Public entry points:
-    run(names, check=True, latex=False, order=2) -> exit code   (``registry.run``)
-    main(argv) -> exit code      (``list | NAME... | all [--check] [--latex] [--order p]``)
+    run(names, check=True, latex=False, order=2, out="derivations") -> exit code  (``registry.run``)
     check() -> all checks of all modules
     timing(orders=(1, 2, 3, 4)) -> {order: {"tree": s, "dln": s}}
 """
@@ -13,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from .registry import list_names as list_names, main as main, run as run
+from .registry import list_names as list_names, run as run
 
 
 def check(p: int = 2) -> list[tuple[str, bool, str]]:

@@ -1,7 +1,7 @@
-"""``python -m derivations list | NAME... | all [--check] [--latex] [--order p]``."""
+"""``python -m dln_theory.derivations ...``: the same as ``dln-theory derive ...``."""
 
 import sys
 
-from .registry import main
+from dln_theory.cli import main
 
-sys.exit(main())
+sys.exit(main(["derive", *sys.argv[1:]]))

@@ -3,7 +3,9 @@
 Only the coefficients C(τ) of f_h = Σ_τ C(τ) F(τ) are generated (exact rationals times
 polynomials in h, γ, ε, ρ, β); the elementary differentials F(τ) are evaluated at run time by
 ``dln_theory.theory.generated.elementary`` (nested jvp's of −∇L).  The simulator never imports
-sympy.  ``generate()`` returns the file text, ``write()`` writes it; a test diffs the two.
+sympy.  ``generate()`` returns the file text and ``write(path)`` writes it (the target is always
+given: ``python -m dln_theory.derivations.codegen dln_theory/theory/generated/modified_fields.py``
+at the repository root); the drift test diffs the committed file against ``generate()``.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import sympy as sp
 from . import methods, modified_equations, multistep, trees
 
 MAX_ORDER = 3
-TARGET = (Path(__file__).resolve().parent.parent / "dln_theory" / "theory" / "generated"
-          / "modified_fields.py")
+#: Where the generated module lives, relative to the repository root.
+TARGET = Path("dln_theory") / "theory" / "generated" / "modified_fields.py"
 
 h = sp.Symbol("h")
 
@@ -95,7 +97,16 @@ MAX_ORDER = {MAX_ORDER}
     return header + "".join(_function(n) for n in FIELDS)
 
 
-def write(path: Path = TARGET) -> Path:
-    """Write ``generate()`` to ``path`` (default: the committed generated module)."""
+def write(path) -> Path:
+    """Write ``generate()`` to ``path`` (in a checkout: ``TARGET`` under the repository root)."""
+    path = Path(path)
     path.write_text(generate())
     return path
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit(f"usage: python -m dln_theory.derivations.codegen PATH  (in a checkout: {TARGET})")
+    print(f"wrote {write(sys.argv[1])}")

@@ -1,14 +1,19 @@
 """Registry of named derivations and the ``run`` entry behind ``dln-theory derive``.
 
-``run(names, check=True, latex=False, order=p)`` prints each result, optionally writes
-``derivations/latex/NAME.tex``, and, when every registered result was run, regenerates
-``derivations/README.md`` (equations and check status).  ``main(argv)`` parses
-``list | NAME... | all [--check] [--latex] [--order p]``.
+``run(names, check=True, latex=False, order=p, out=DIR)`` prints each result; with ``latex``
+it writes ``DIR/latex/NAME.tex``, and when every registered result was run with its checks it
+regenerates the summary ``DIR/README.md`` (equations and check marks).  Nothing else writes
+files, so a run without ``--check`` or at another order never touches the committed summary,
+and files of an order other than `DEFAULT_ORDER` carry it in their name (``gd.order3.tex``,
+``README.order3.md``).  ``DIR`` defaults to ``derivations`` in the current working directory
+(at the repository root: the committed files).  The command line is ``dln-theory derive``
+(``dln_theory.cli``).
 """
 
 from __future__ import annotations
 
-import argparse
+import operator
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +23,10 @@ import sympy as sp
 from . import (alpha_identity, finite_difference, gradient_form, implicit_bias,
                          methods, modified_equations, multistep, trees)
 
-HERE = Path(__file__).resolve().parent
+#: Default output folder, relative to the current working directory.
+DEFAULT_OUT = Path("derivations")
+#: Order of the committed LaTeX files and summary; other orders carry it in their file names.
+DEFAULT_ORDER = 2
 _GRAD_NORM2 = sp.Symbol("∇‖∇L‖²")
 _BATCH_GRAD_NORM2 = sp.Symbol("‖∇Ĉ‖²")
 Check = tuple[str, bool, str]
@@ -184,19 +192,54 @@ def _ascii(tex: str) -> str:
     return tex
 
 
-
-
-def run(names=("all",), check: bool = True, latex: bool = False, order: int = 2) -> int:
-    """Print results, optionally check them and write LaTeX; returns an exit code.
-
-    Exit code 0: all checks passed (or none run); 1: a check failed; 2: unknown name.
-    README.md is regenerated when every registered result is run.
-    """
-    selected = list(RESULTS) if "all" in names else list(names)
+def _validate(names, order) -> tuple[list[str], int]:
+    """Selected result names and the order, or ValueError naming what is wrong."""
+    names = list(names)
+    if "list" in names:
+        raise ValueError(f"'list' is a command of its own and takes no names, got {names}")
+    selected = list(RESULTS) if "all" in names else names
     unknown = [n for n in selected if n not in RESULTS]
     if unknown:
-        print(f"unknown derivation(s): {', '.join(unknown)}; known: {', '.join(RESULTS)}")
-        return 2
+        raise ValueError(f"unknown derivation(s) {unknown}; known: {', '.join(RESULTS)}")
+    try:
+        order = operator.index(order)
+    except TypeError:
+        raise ValueError(f"order must be an integer >= 0, got {order!r}") from None
+    if order < 0:
+        raise ValueError(f"order must be an integer >= 0, got {order}")
+    return selected, order
+
+
+def _suffix(order: int) -> str:
+    return "" if order == DEFAULT_ORDER else f".order{order}"
+
+
+def _prepare(folder: Path) -> Path:
+    """Create ``folder`` before any work, so an unwritable output fails in a second."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot write to output folder {folder}: {err}") from None
+    if not os.access(folder, os.W_OK):
+        raise ValueError(f"cannot write to output folder {folder}: permission denied")
+    return folder
+
+
+def run(names=("all",), check: bool = True, latex: bool = False, order: int = DEFAULT_ORDER,
+        out=DEFAULT_OUT) -> int:
+    """Print results, optionally check them and write LaTeX; returns an exit code.
+
+    Exit code 0: all checks passed (or none run); 1: a check failed. A bad name or order raises
+    ValueError before any work. ``out/README.md`` is regenerated when every registered result is
+    run with ``check``; ``out/latex/NAME.tex`` is written with ``latex``.
+    """
+    selected, order = _validate(names, order)
+    out = Path(out)
+    summary = check and set(selected) == set(RESULTS)
+    if latex:
+        _prepare(out / "latex")
+    elif summary:
+        _prepare(out)
     sections, failed = [], False
     for name in selected:
         result = RESULTS[name]
@@ -210,25 +253,22 @@ def run(names=("all",), check: bool = True, latex: bool = False, order: int = 2)
                   + ("" if passed else f"  ({detail})"))
         failed |= not all(passed for _, passed, _ in checks)
         if latex:
-            _write_latex(name, eqs)
+            _write_latex(out / "latex" / f"{name}{_suffix(order)}.tex", eqs)
         sections.append((result, eqs, checks))
-    if set(selected) == set(RESULTS):
-        _write_readme(sections, check, order)
+    if summary:
+        _write_readme(out / f"README{_suffix(order)}.md", sections, order)
     return 1 if failed else 0
 
 
-def _write_latex(name: str, eqs) -> Path:
-    folder = HERE / "latex"
-    folder.mkdir(exist_ok=True)
+def _write_latex(path: Path, eqs) -> Path:
     lines = [r"\begin{align*}"]
     lines += [f"{_latex_lhs(lhs)} &= {_latex(rhs)} \\\\" for lhs, rhs in eqs]
     lines.append(r"\end{align*}")
-    path = folder / f"{name}.tex"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
-def _write_readme(sections, checked: bool, order: int) -> Path:
+def _write_readme(path: Path, sections, order: int) -> Path:
     lines = ["# Derivations", "",
              "Generated by `derivations.registry.run` (`dln-theory derive all --check`); "
              f"modified equations to order h^{order}. Do not edit.", ""]
@@ -236,26 +276,7 @@ def _write_readme(sections, checked: bool, order: int) -> Path:
         lines += [f"## `{result.name}`: {result.title}", "", f"Source: {result.source}.", ""]
         for lhs, rhs in eqs:
             lines += ["$$", f"{_latex_lhs(lhs)} = {_latex(rhs)}", "$$", ""]
-        if checked:
-            lines += [f"- {'✅' if passed else '❌'} {label}" for label, passed, _ in checks]
-        else:
-            lines.append("- checks not run")
+        lines += [f"- {'✅' if passed else '❌'} {label}" for label, passed, _ in checks]
         lines.append("")
-    path = HERE / "README.md"
     path.write_text("\n".join(lines))
     return path
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``list | NAME... | all [--check] [--latex] [--order p]``."""
-    parser = argparse.ArgumentParser(prog="dln-theory derive")
-    parser.add_argument("names", nargs="+", help="'list', 'all' or result names")
-    parser.add_argument("--check", action="store_true", help="run the checks")
-    parser.add_argument("--latex", action="store_true", help="write derivations/latex/NAME.tex")
-    parser.add_argument("--order", type=int, default=2, help="order p of modified equations")
-    args = parser.parse_args(argv)
-    if args.names == ["list"]:
-        for result in RESULTS.values():
-            print(f"{result.name:16s} {result.title}")
-        return 0
-    return run(args.names, check=args.check, latex=args.latex, order=args.order)

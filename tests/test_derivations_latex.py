@@ -8,7 +8,7 @@ import pytest
 
 from dln_theory.derivations import registry
 
-LATEX = Path(registry.HERE) / "latex"
+LATEX = Path(__file__).resolve().parents[1] / "derivations" / "latex"
 
 RENDER = """
 const katex = require("katex"); const fs = require("fs");
@@ -18,13 +18,15 @@ for (const f of process.argv.slice(2)) {
 """
 
 
-def test_committed_latex_is_ascii_and_current(tmp_path, monkeypatch):
-    monkeypatch.setattr(registry, "HERE", tmp_path)
-    assert registry.run(["all"], check=False, latex=True) == 0
-    for fresh in sorted((tmp_path / "latex").glob("*.tex")):
+def test_committed_latex_is_ascii_and_current(tmp_path):
+    assert registry.run(["all"], check=False, latex=True, out=tmp_path) == 0
+    fresh_files = sorted((tmp_path / "latex").glob("*.tex"))
+    assert [p.name for p in fresh_files] == sorted(p.name for p in LATEX.glob("*.tex"))
+    for fresh in fresh_files:
         committed = LATEX / fresh.name
         assert fresh.read_text().isascii()
-        assert committed.read_text() == fresh.read_text(), f"{committed} is stale: run dln-theory derive all --latex"
+        assert committed.read_text() == fresh.read_text(), (
+            f"{committed} is stale: run dln-theory derive all --check --latex at the repository root")
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs node and npm to install KaTeX")
