@@ -206,3 +206,19 @@ def _show(arr):
     if arr.size == 0:
         return f"<empty array of shape {arr.shape}>"
     return f"<array of shape {arr.shape}, min {np.min(arr)!r}, max {np.max(arr)!r}>"
+
+
+def run_length(n_steps, save_every, loss_tol, divergence_bound):
+    """The run-length arguments of `simulate`/`sweep`: integers returned as ``int``, tolerances scalars.
+
+    ``n_steps`` fixes the length of a ``lax.scan``, so a NumPy integer must become a Python ``int``
+    here (traced, it would fail inside JAX).
+    """
+    n_steps = integer_at_least("n_steps", n_steps, 1)
+    if save_every is not None:
+        save_every = integer_at_least("save_every", save_every, 1)
+    for name, value in (("loss_tol", loss_tol), ("divergence_bound", divergence_bound)):
+        real_array(name, value)
+        scalar(name, value)
+    return n_steps, save_every
+

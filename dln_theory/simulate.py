@@ -82,6 +82,7 @@ def check_inputs(method, model, problem, problem_types=(Problem,)) -> None:
     """Type checks shared by `simulate` and `sweep`."""
     if not isinstance(method, Method):
         raise ValueError(f"method={method!r} is not allowed: pass a dln_theory method such as GD(eta=0.1)")
+    _validate.scalar_leaves(method)
     if not isinstance(model, Model):
         raise ValueError(f"model={model!r} is not allowed: pass a parametrization, PE() or PW(depth)")
     if not isinstance(problem, problem_types):
@@ -122,9 +123,11 @@ def simulate(
         gram: full-batch gradients through K = XᵀX/n (O(d²) per step instead of O(nd));
             default: when n > d.
     """
+    n_steps, save_every = _validate.run_length(n_steps, save_every, loss_tol, divergence_bound)
     check_inputs(method, model, problem)
     check_alpha(alpha, problem.d)
     save_every = check_run_arguments(n_steps, save_every, loss_tol, divergence_bound)
+    params0 = None if params0 is None else _validate.params0(params0, problem.d)
     if params0 is None:
         params0 = model.init(alpha, problem.d)
     key = jax.random.PRNGKey(key) if np.ndim(key) == 0 else key

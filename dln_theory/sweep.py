@@ -105,6 +105,9 @@ def sweep(
             chunks are read from the cache and never resubmitted; each result is cached on arrival.
     """
     global _trace_count
+    n_steps, save_every = _validate.run_length(n_steps, save_every, loss_tol, divergence_bound)
+    _validate.nonempty_mapping("grid", grid, "a sweep needs at least one axis; run one configuration "
+                               "with simulate(...) or give a one-value axis such as {'seed': [0]}")
     check_inputs(method, model, problem, (Problem, SparseRegression))
     save_every = check_run_arguments(n_steps, save_every, loss_tol, divergence_bound)
     check_precision(precision)
