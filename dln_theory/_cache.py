@@ -315,7 +315,7 @@ class ChunkStore:
         """The arrays of chunk ``index``, or None if it is missing or damaged (then it is removed)."""
         path = self.path(index)
         try:
-            with np.load(path, allow_pickle=False) as data:
+            with open(path, "rb") as f, np.load(f, allow_pickle=False) as data:
                 arrays = {name: data[name] for name in data.files}
             stored = str(arrays.pop(CHECKSUM))
             if stored != checksum(arrays):

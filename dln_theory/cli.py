@@ -4,6 +4,7 @@
     dln-theory derive list | NAME... | all [--check] [--latex] [--order p] [--out DIR]
     dln-theory figures list | NAME... | all [--quick] [--out DIR]
     dln-theory bench [--quick] [--json FILE] [--benchmarks DIR]
+    dln-theory cache info|clear [--dir DIR]
     dln-theory deepnet train|compare ...
 
 Every output path is checked before any work. Relative paths and the defaults (``derivations``,
@@ -19,6 +20,8 @@ import runpy
 import sys
 import tempfile
 from pathlib import Path
+
+from . import _cache
 
 
 def _writable_dir(path, option: str) -> Path:
@@ -122,6 +125,12 @@ def _bench(args) -> int:
     return int(failed)
 
 
+def _cache_command(args) -> int:
+    from . import _cache_cli
+
+    return _cache_cli.main(args.action, args.dir)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dln-theory", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -159,6 +168,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of the benchmark scripts (default: ./benchmarks)")
     p.set_defaults(run=_bench)
 
+    p = sub.add_parser("cache", help="show or empty the on-disk cache of sweeps, runs and figures")
+    p.add_argument("action", choices=("info", "clear"))
+    p.add_argument("--dir", metavar="DIR", help="cache folder (default: $DLN_THEORY_CACHE, else "
+                   "$XDG_CACHE_HOME/dln-theory or ~/.cache/dln-theory)")
+    p.set_defaults(run=_cache_command)
+
     try:
         from .deepnet import cli as deepnet_cli
     except ImportError:  # the optional deep-net part is missing its extras
@@ -172,7 +187,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except ValueError as err:
+    except (ValueError, _cache.CacheError) as err:
         print(f"dln-theory {args.command}: {err}", file=sys.stderr)
         return 2
 
