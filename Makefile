@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: reproduce reproduce-quick test test-slow bench venv clean
+.PHONY: reproduce reproduce-quick test test-slow bench setup-times venv clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,14 +16,16 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# The main job: derivations with their checks, every theory claim, every figure.
+# The main job: derivations with their checks, every theory claim, every figure. The committed
+# outputs are regenerated in place (derivations/README.md, derivations/latex/, figures/*.png|pdf);
+# when nothing changed they come out byte for byte the same, so `git status` stays clean.
 reproduce: $(STAMP)
-	$(BIN)/dln-theory derive all --check --latex
+	$(BIN)/dln-theory derive all --check --latex --out derivations
 	$(BIN)/dln-theory verify
-	$(BIN)/dln-theory figures all
+	$(BIN)/dln-theory figures all --out figures
 
 reproduce-quick: $(STAMP)
-	$(BIN)/dln-theory derive all --check --latex
+	$(BIN)/dln-theory derive all --check --latex --out derivations
 	$(BIN)/dln-theory verify --quick
 	$(BIN)/dln-theory figures all --quick --out out/figures-quick
 
@@ -35,6 +37,11 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/dln-theory bench
+
+# Wall time and peak memory of `make reproduce` and `make test` in a fresh clone (slow: both
+# commands from scratch); prints the line the README states.
+setup-times:
+	bash benchmarks/setup_times.sh
 
 clean:
 	rm -rf $(VENV) .dln_cache out
