@@ -67,6 +67,8 @@ class PE(Model):
         _validate.finite("v_shape", self.v_shape)
 
     def init(self, alpha, d):
+        _validate.scalar_or_vector("u_shape", self.u_shape, d)
+        _validate.scalar_or_vector("v_shape", self.v_shape, d)
         alpha = jnp.broadcast_to(jnp.asarray(alpha, dtype=float), (d,))
         u = alpha * jnp.broadcast_to(jnp.asarray(self.u_shape, dtype=float), (d,))
         v = alpha * jnp.broadcast_to(jnp.asarray(self.v_shape, dtype=float), (d,))
