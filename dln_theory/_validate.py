@@ -45,8 +45,7 @@ def real_array(name, value):
 
 
 def _check_dtype(name, dtype):
-    if not (np.dtype(dtype) == bool or jnp.issubdtype(dtype, np.integer)
-            or jnp.issubdtype(dtype, np.floating)):
+    if np.dtype(dtype).kind not in "biuf" and not jnp.issubdtype(dtype, jnp.floating):  # bfloat16 …
         raise InputTypeError(f"{name} has dtype {dtype}: {name} must be real (float, integer or bool)")
 
 
