@@ -3,17 +3,27 @@
 A claim is a function ``check(quick) -> Outcome`` registered with `claim`; modules of claims are
 imported by `all_claims`. ``passed`` is ``error <= tolerance``; every tolerance is justified in
 the claim's docstring.
+
+Every claim also declares its *defects*: named plausible mistakes (a wrong sign, a dropped factor,
+α instead of α_∞, GR reduced to GD, the P-W convention for P-E, …), each a set of replacements of
+names in the claim's module, under which the claim must FAIL. `with_defect` applies one;
+``tests/test_claims_negative.py`` runs every (claim, defect) pair, so a claim that no plausible
+defect can fail does not stay in the registry.
 """
 
+import contextlib
 import json
 import math
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from unittest import mock
 
 import numpy as np
 
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
-_MODULES = ("gd", "methods", "derived")
+_DEFECTS: dict[str, dict[str, tuple[str, Mapping]]] = {}
+_MODULES = ("gd", "methods", "derived", "values")
 
 
 @dataclass(frozen=True)
@@ -38,14 +48,42 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(np.asarray(x)), np.log(np.asarray(y)), 1)[0])
 
 
-def claim(name: str, source: str):
-    """Register ``check(quick) -> (predicted, simulated, error, tolerance[, note])`` under ``name``."""
+def claim(name: str, source: str, defects: Mapping[str, Mapping] | None = None):
+    """Register ``check(quick) -> (predicted, simulated, error, tolerance[, note])`` under ``name``.
+
+    ``defects`` maps a defect's name to the replacements ``{global name: value}`` that plant it
+    in the check's module (a function, a method, a constant; a dict value is updated in place,
+    key by key). The replaced names must be looked up when the check runs, outside compiled code.
+    """
 
     def register(check):
         _REGISTRY[name] = (source, check)
+        _DEFECTS[name] = {label: (check.__module__, dict(changes)) for label, changes in (defects or {}).items()}
         return check
 
     return register
+
+
+def defects(name: str) -> tuple[str, ...]:
+    """Names of the defects declared for claim ``name``."""
+    all_claims()
+    return tuple(_DEFECTS[name])
+
+
+@contextlib.contextmanager
+def with_defect(name: str, defect: str):
+    """Plant defect ``defect`` of claim ``name`` while the block runs (the claim must then fail)."""
+    all_claims()
+    module_name, changes = _DEFECTS[name][defect]
+    module = sys.modules[module_name]
+    with contextlib.ExitStack() as stack:
+        for attribute, value in changes.items():
+            current = getattr(module, attribute)
+            if isinstance(current, dict) and isinstance(value, Mapping):
+                stack.enter_context(mock.patch.dict(current, value))
+            else:
+                stack.enter_context(mock.patch.object(module, attribute, value))
+        yield
 
 
 def all_claims() -> dict[str, tuple[str, Callable]]:

@@ -5,11 +5,17 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import GD, PE, PW, GradientFlow, ModifiedFlow, SparseRegression, simulate
+from .. import dynamics
 from ..objective import Objective
-from ..theory import interpolators
-from ..theory.effective_init import alpha_eff2_factor, pe_terms
-from ..theory.modified_losses import gd_field
+from ..theory import interpolators, modified_losses
+from ..theory.effective_init import alpha_eff2_factor
+from ..theory.fields import LossField
+from ..theory.modified_losses import gd_field, gd_modified_loss
 from . import claim, loglog_slope
+from .pe_table import pe_terms
+
+#: the prediction of the endpoint claims: argmin of the potential of ``model`` at scale α.
+_interpolant = interpolators.min_potential_interpolant
 
 
 def _problem(quick):
@@ -31,11 +37,19 @@ def _flow_endpoint(model, problem, alpha, horizon=20000.0):
 def _endpoint_claim(model, alpha, quick):
     problem = _problem(quick)
     sim = _flow_endpoint(model, problem, alpha)
-    pred = interpolators.min_potential_interpolant(problem.X, problem.y, alpha, model)
+    pred = _interpolant(problem.X, problem.y, alpha, model)
     return np.abs(pred).sum(), np.abs(sim).sum(), _relative(sim, pred)
 
 
-@claim("flow_endpoint_argmin_psi_PE", "Woodworth et al. arXiv:2002.09277 Thm 1; P-E form, Even et al. arXiv:2302.08982")
+def _predicted_with(model):
+    """Defect: the prediction uses the potential of ``model`` whatever the run's parametrization."""
+    return lambda X, y, alpha, _: interpolators.min_potential_interpolant(X, y, alpha, model)
+
+
+@claim("flow_endpoint_argmin_psi_PE", "Woodworth et al. arXiv:2002.09277 Thm 1; P-E form, Even et al. arXiv:2302.08982",
+       defects={"P-W convention (α_W = α: weight 2α²)": {"_interpolant": _predicted_with(PW(2))},
+                "α² for α (ψ at scale α²)": {
+                    "_interpolant": lambda X, y, a, m: interpolators.min_potential_interpolant(X, y, a**2, m)}})
 def flow_endpoint_pe(quick):
     """Gradient flow on P-E ends at argmin ψ_α over {Xβ = y}.
 
@@ -45,19 +59,26 @@ def flow_endpoint_pe(quick):
     return (*_endpoint_claim(PE(), 0.1, quick), 1e-6)
 
 
-@claim("flow_endpoint_argmin_Q_PW", "Woodworth et al. arXiv:2002.09277 Thm 1 (Q_alpha)")
+@claim("flow_endpoint_argmin_Q_PW", "Woodworth et al. arXiv:2002.09277 Thm 1 (Q_alpha)",
+       defects={"P-E convention (α_E = α: weight α²)": {"_interpolant": _predicted_with(PE())}})
 def flow_endpoint_pw(quick):
     """Gradient flow on P-W (D = 2) ends at argmin Q_α over {Xβ = y}; tolerance as above."""
     return (*_endpoint_claim(PW(2), 0.1, quick), 1e-6)
 
 
-@claim("flow_endpoint_depth3", "Woodworth et al. arXiv:2002.09277 Thm 3 (depth D); science.md §2")
+@claim("flow_endpoint_depth3", "Woodworth et al. arXiv:2002.09277 Thm 3 (depth D); science.md §2",
+       defects={"depth-2 potential Q_α": {"_interpolant": _predicted_with(PW(2))}})
 def flow_endpoint_depth3(quick):
     """Gradient flow on P-W depth 3 ends at argmin Q^D_α; tolerance as above."""
     return (*_endpoint_claim(PW(3), 0.3, quick), 1e-6)
 
 
-@claim("kernel_limit_min_l2", "Woodworth et al. arXiv:2002.09277 Thm 2 (alpha -> infinity)")
+#: initialization scale of the kernel-limit claim.
+KERNEL_ALPHA = 10.0
+
+
+@claim("kernel_limit_min_l2", "Woodworth et al. arXiv:2002.09277 Thm 2 (alpha -> infinity)",
+       defects={"α = 0.5, outside the kernel regime": {"KERNEL_ALPHA": 0.5}})
 def kernel_limit(quick):
     """At large α the flow ends at the min-ℓ2 interpolant.
 
@@ -65,13 +86,18 @@ def kernel_limit(quick):
     O(max β²/α⁴); at α = 10 that is ≲ 1e-4·max β², and 1e-3 is a safe bound.
     """
     problem = _problem(quick)
-    alpha = 10.0
-    sim = _flow_endpoint(PE(), problem, alpha, horizon=50.0)
+    alpha = KERNEL_ALPHA
+    sim = _flow_endpoint(PE(), problem, alpha, horizon=5000.0 / alpha**2)
     pred = interpolators.min_l2_interpolant(problem.X, problem.y)
     return np.linalg.norm(pred), np.linalg.norm(sim), _relative(sim, pred), 1e-3
 
 
-@claim("rich_limit_min_l1", "Woodworth et al. arXiv:2002.09277 Thm 2 (alpha -> 0)")
+#: the rich-limit prediction (a defect swaps in the kernel limit's).
+_rich_limit = interpolators.min_l1_interpolant
+
+
+@claim("rich_limit_min_l1", "Woodworth et al. arXiv:2002.09277 Thm 2 (alpha -> 0)",
+       defects={"min-ℓ2 interpolant (the kernel limit)": {"_rich_limit": interpolators.min_l2_interpolant}})
 def rich_limit(quick):
     """At small α the flow ends at the min-ℓ1 interpolant.
 
@@ -82,11 +108,13 @@ def rich_limit(quick):
     problem = _problem(quick=False)
     alpha = 1e-5
     sim = _flow_endpoint(PE(), problem, alpha, horizon=1e6)
-    pred = interpolators.min_l1_interpolant(np.asarray(problem.X), np.asarray(problem.y))
+    pred = _rich_limit(np.asarray(problem.X), np.asarray(problem.y))
     return np.abs(pred).sum(), np.abs(sim).sum(), _relative(sim, pred), 1.0 / np.log(1.0 / alpha**2)
 
 
-@claim("gd_alpha_factor_exact", "Even et al. arXiv:2302.08982; science.md §3 (exact identity)")
+@claim("gd_alpha_factor_exact", "Even et al. arXiv:2302.08982; science.md §3 (exact identity)",
+       defects={"factor 1 (gradient flow's conservation law)": {"alpha_eff2_factor": lambda A, B, eta: jnp.ones_like(A)},
+                "ηg² for η²g²": {"alpha_eff2_factor": lambda A, B, eta: (1 - eta * B) ** 2 - eta * A**2}})
 def gd_alpha_factor(quick):
     """One GD step multiplies u² − v² by exactly 1 − η²g² per coordinate.
 
@@ -105,7 +133,14 @@ def gd_alpha_factor(quick):
     return float(jnp.mean(factor)), float(jnp.mean(sim / before_diff)), err, 1e-12
 
 
-@claim("gd_endpoint_argmin_psi_alpha_inf", "Even et al. arXiv:2302.08982 Thm 1")
+def _alpha_inf(traj, alpha):
+    """α_∞ = √(½(u² − v²)) at the end of the run."""
+    return np.sqrt(np.asarray(traj.alpha_eff2[-1]))
+
+
+@claim("gd_endpoint_argmin_psi_alpha_inf", "Even et al. arXiv:2302.08982 Thm 1",
+       defects={"α instead of α_∞": {"_alpha_inf": lambda traj, alpha: alpha},
+                "P-W convention (weight 2α_∞²)": {"_interpolant": _predicted_with(PW(2))}})
 def gd_endpoint(quick):
     """GD ends at argmin ψ_{α_∞}, with α_∞² = ½(u² − v²) read off the run.
 
@@ -120,8 +155,7 @@ def gd_endpoint(quick):
     eta = 0.1
     traj = simulate(GD(eta), PE(), problem, alpha, 50000, 50000, loss_tol=1e-26)
     sim = np.asarray(traj.beta[-1])
-    alpha_inf = np.sqrt(np.asarray(traj.alpha_eff2[-1]))
-    pred = interpolators.min_potential_interpolant(problem.X, problem.y, alpha_inf, PE())
+    pred = _interpolant(problem.X, problem.y, _alpha_inf(traj, alpha), PE())
     return np.abs(pred).sum(), np.abs(sim).sum(), _relative(sim, pred), 1e-3
 
 
@@ -139,14 +173,18 @@ def _order_fit(field_order, quick):
     return loglog_slope(etas, errors)
 
 
-@claim("gd_vs_flow_order_1", "Barrett & Dherin arXiv:2009.11162; Hairer-Lubich-Wanner IX")
+@claim("gd_vs_flow_order_1", "Barrett & Dherin arXiv:2009.11162; Hairer-Lubich-Wanner IX",
+       defects={"GD step 2η at flow time T (P-W step convention on P-E)": {"GD": lambda eta: dynamics.GD(2 * eta)}})
 def gd_vs_flow(quick):
     """‖θ_GD − θ_GF‖ = O(η) at fixed time: fitted slope 1 ± 0.2."""
     slope = _order_fit(0, quick)
     return 1.0, slope, abs(slope - 1.0), 0.2
 
 
-@claim("gd_vs_modified_flow_order_2", "Barrett & Dherin arXiv:2009.11162 Thm 3.1")
+@claim("gd_vs_modified_flow_order_2", "Barrett & Dherin arXiv:2009.11162 Thm 3.1",
+       defects={"correction dropped (plain flow)": {"gd_field": lambda order: modified_losses.gd_field(0)},
+                "correction with the wrong sign (−η/4)": {
+                    "gd_field": lambda order: LossField(lambda o, p, h: gd_modified_loss(o, p, -h))}})
 def gd_vs_modified_flow(quick):
     """‖θ_GD − θ_modified‖ = O(η²) for Ẽ = E + (η/4)‖∇E‖²: fitted slope 2 ± 0.2."""
     slope = _order_fit(1, quick)

@@ -1,0 +1,33 @@
+"""Negative controls: every registered claim FAILS under each of its declared defects.
+
+A defect is a named plausible mistake (a wrong sign, a dropped factor, α instead of α_∞, GR
+reduced to GD, the P-W convention for P-E, …) declared with the claim (`verify.claim`); a claim
+that no defect fails would be a check that cannot fail.
+"""
+
+import pytest
+
+from dln_theory import verify
+
+CLAIMS = sorted(verify.all_claims())
+PAIRS = [(name, defect) for name in CLAIMS for defect in verify.defects(name)]
+
+
+@pytest.mark.negative
+@pytest.mark.parametrize("name, defect", PAIRS, ids=[f"{n}[{d}]" for n, d in PAIRS])
+def test_claim_fails_under_its_defect(name, defect):
+    with verify.with_defect(name, defect):
+        (outcome,) = verify.run_claims(quick=True, names=[name], progress=False)
+    assert not outcome.passed, outcome
+
+
+def test_every_claim_declares_a_defect():
+    assert [name for name in CLAIMS if not verify.defects(name)] == []
+
+
+def test_a_defect_is_undone_after_its_block():
+    name, defect = "gd_alpha_factor_exact", verify.defects("gd_alpha_factor_exact")[0]
+    with verify.with_defect(name, defect):
+        pass
+    (outcome,) = verify.run_claims(quick=True, names=[name], progress=False)
+    assert outcome.passed, outcome
