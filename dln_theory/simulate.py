@@ -1,53 +1,21 @@
-"""simulate(): one jitted call per run, a while-loop over save points around a scan over steps.
+"""simulate(): one run of a method on a diagonal linear network, as a `Run` value computed.
 
-Memory is O(number of saves), not O(steps). Per configuration (so also under vmap):
-
-* **divergence**: a step whose parameters leave the finite box |θ| ≤ ``divergence_bound`` is
-  rejected, the run is frozen at its last good iterate and ``diverged_at`` records that step's index;
-* **convergence**: once the training loss at a save point is below ``loss_tol`` the run is frozen
-  and ``converged_at`` records the step count. The loop stops when every configuration is frozen.
+The computation (a while-loop over save points around a loop over steps, O(saves) memory, per
+configuration freezing at divergence or convergence, compiled segments so that Ctrl-C stops it)
+is described in `dln_theory.run`.
 """
 
-import equinox as eqx
-import jax
+import dataclasses
+
 import jax.numpy as jnp
 import numpy as np
 
-from . import _tree, _validate
-from .dynamics._base import Method
+from . import _validate
+from .dynamics import Method
 from .models import Model, check_alpha
 from .objective import Objective
 from .problems import Problem
-
-
-class Trajectory(eqx.Module):
-    """Saved quantities, one row per save point (leading batch axes under `sweep`).
-
-    Attributes:
-        t: time t = Σ η_k at each save (science.md §1).
-        beta: β(θ) at each save.
-        loss: training loss L(θ).
-        grad_norm: ‖∇_θ L(θ)‖.
-        alpha_eff2: effective initialization per coordinate (P-E: ½(u² − v²); see `models`).
-        params: the final parameters θ.
-        steps: number of steps taken.
-        diverged_at: index of the rejected step, or −1.
-        converged_at: step count at which loss < loss_tol, or −1.
-    """
-
-    t: jax.Array
-    beta: jax.Array
-    loss: jax.Array
-    grad_norm: jax.Array
-    alpha_eff2: jax.Array
-    params: jax.Array
-    steps: jax.Array
-    diverged_at: jax.Array
-    converged_at: jax.Array
-
-    @property
-    def diverged(self):
-        return self.diverged_at >= 0
+from .run import Run, Trajectory, advance, begin, execute, finish
 
 
 def default_save_every(n_steps: int, max_saves: int = 100) -> int:
@@ -128,84 +96,20 @@ def simulate(
     check_alpha(alpha, problem.d)
     save_every = check_run_arguments(n_steps, save_every, loss_tol, divergence_bound)
     params0 = None if params0 is None else _validate.params0(params0, problem.d)
-    if params0 is None:
-        params0 = model.init(alpha, problem.d)
-    key = jax.random.PRNGKey(key) if np.ndim(key) == 0 else key
-    dtype = check_precision(precision)
-    objective = _tree.cast_floats(Objective(model, problem.X, problem.y), dtype)
-    if use_gram(gram, problem.n, problem.d):
-        objective = objective.with_gram()
-    method.check_objective(objective)
-    method, params0 = _tree.cast_floats((method, jnp.asarray(params0)), dtype)
-    return _run_jit(
-        method, objective, params0, key, loss_tol, divergence_bound, n_steps // save_every, save_every
-    )
+    check_precision(precision)
+    gram = use_gram(gram, problem.n, problem.d)
+    objective = Objective(model, problem.X, problem.y)
+    method.check_objective(objective.with_gram() if gram else objective)
+    run = Run(method, model, problem, alpha, n_steps, save_every, seed=key, params0=params0, loss_tol=loss_tol,
+              divergence_bound=divergence_bound, precision=precision, gram=gram)
+    out = execute(run, {})
+    return Trajectory(**{f.name: jnp.asarray(out[f.name][0]) for f in dataclasses.fields(Trajectory)})
 
 
-def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: int, save_every: int,
-        early_exit: bool = True):
-    """The traceable core of `simulate` (vmapped by `sweep`).
-
-    A run is frozen per configuration once it diverges (at the rejected step) or converges (at a
-    save point). With ``early_exit`` the loop over save blocks is a ``while_loop`` that stops when
-    the run is frozen (one configuration); without it, a ``scan`` over blocks whose records are
-    its outputs: under ``vmap`` a batched while-loop would copy every save buffer at every block.
-    """
-
-    def record(params, t):
-        loss, grad = objective.value_and_grad(params)
-        return (t, objective.model.beta(params), loss, _tree.norm(grad), objective.model.alpha_eff2(params))
-
-    def one_step(carry, _):
-        params, state, t, k, key, diverged_at, converged_at = carry
-        key, sub = jax.random.split(key) if method.stochastic else (key, key)
-        new_params, new_state, aux = method.step(params, state, objective, sub)
-        running = (diverged_at < 0) & (converged_at < 0)
-        ok = _tree.is_bounded(new_params, divergence_bound)
-        move = running & ok
-        diverged_at = jnp.where(running & ~ok, k, diverged_at)
-        # Only the parameters are frozen: a frozen configuration never moves again, so its method
-        # state may run on, and counters shared by all configurations stay unbatched under vmap
-        # (SGD then reshuffles at epoch starts only, with one permutation for the whole sweep).
-        params = _tree.select(move, new_params, params)
-        state = new_state
-        t = jnp.where(move, t + aux["dt"], t)
-        return (params, state, t, jnp.where(move, k + 1, k), key, diverged_at, converged_at), None
-
-    def block(carry):
-        carry, _ = jax.lax.scan(one_step, carry, None, length=save_every)
-        params, state, t, k, key, diverged_at, converged_at = carry
-        rec = record(params, t)
-        converged_at = jnp.where((converged_at < 0) & (rec[2] < loss_tol), k, converged_at)
-        return (params, state, t, k, key, diverged_at, converged_at), rec
-
-    t0 = jnp.zeros((), dtype=float)
-    rec0 = record(params0, t0)
-    minus_one = -jnp.ones((), dtype=int)
-    carry = (params0, method.init(params0, objective), t0, jnp.zeros((), dtype=int), key, minus_one, minus_one)
-    if early_exit:
-        def body(loop):
-            i, carry, saves = loop
-            carry, rec = block(carry)
-            return i + 1, carry, jax.tree.map(lambda buf, r: buf.at[i + 1].set(r), saves, rec)
-
-        def running(loop):
-            i, carry, _ = loop
-            return (i < n_blocks) & (carry[5] < 0) & (carry[6] < 0)
-
-        saves = jax.tree.map(lambda r: jnp.zeros((n_blocks + 1,) + r.shape, r.dtype).at[0].set(r), rec0)
-        i, carry, saves = jax.lax.while_loop(running, body, (0, carry, saves))
-        rows = jnp.arange(n_blocks + 1)
-        saves = jax.tree.map(lambda buf: jnp.where(_expand(rows > i, buf), buf[i], buf), saves)
-    else:
-        carry, recs = jax.lax.scan(lambda c, _: block(c), carry, None, length=n_blocks)
-        saves = jax.tree.map(lambda r0, rs: jnp.concatenate([r0[None], rs]), rec0, recs)
-    params, _, _, k, _, diverged_at, converged_at = carry
-    return Trajectory(*saves, params, k, diverged_at, converged_at)
-
-
-def _expand(mask, like):
-    return mask.reshape(mask.shape + (1,) * (like.ndim - 1))
-
-
-_run_jit = eqx.filter_jit(run)
+def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: int, save_every: int) -> Trajectory:
+    """A whole run of one configuration as one traceable function (`simulate` runs the same
+    steps in compiled segments): ``n_blocks`` save blocks of ``save_every`` steps from ``params0``."""
+    progress = begin(method, objective, params0, key, n_blocks + 1)
+    reached, progress = advance(method, objective, progress, 0, n_blocks * save_every, save_every, loss_tol,
+                                divergence_bound)
+    return finish(progress, reached, save_every)
