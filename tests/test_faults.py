@@ -68,13 +68,14 @@ def test_a_killed_sweep_resumes_bit_identically(tmp_path, monkeypatch, reference
     (entry,) = [p for p in tmp_path.iterdir() if p.is_dir()]
     done = n if mode == "after_save" else n - 1  # mid_write: the n-th chunk never got its name
     before = _stamps(entry)
-    assert sorted(before) == [f"chunk_{c:05d}.npz" for c in range(done)]
+    assert len(before) == done
     leftovers = [p for p in entry.iterdir() if _cache.is_temporary(p)]
     assert len(leftovers) == (mode == "mid_write")
 
     saved = _count_saves(monkeypatch)
     resumed = fault_jobs.run_sweep(tmp_path)
-    assert saved == [(entry.name, c) for c in range(done, N_CHUNKS)]  # no finished chunk recomputed
+    finished = {int(name[6:11]) for name in before}
+    assert sorted(c for _, c in saved) == sorted(set(range(N_CHUNKS)) - finished)  # none recomputed
     after = _stamps(entry)
     assert len(after) == N_CHUNKS
     assert {name: after[name] for name in before} == before  # nor rewritten
