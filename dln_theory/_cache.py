@@ -12,7 +12,9 @@ partials, bound methods, closures inside pytrees) by their code (bytecode, const
 code objects), defaults, closed-over values and the globals they read, recursively, never by name
 or address alone. Every key also holds `source_hash` (every ``.py`` file of the installed
 ``dln_theory``, ``dln_theory.derivations`` and ``dln_theory.figures``), so an edited formula never
-serves a result of the old code, and the Python, NumPy and JAX versions, x64 flag and backend.
+serves a result of the old code, and the Python, NumPy and JAX versions, x64 flag and backend;
+so code of this package and of installed libraries (``jnp.cos``, ``jax.nn.relu``) is identified by
+its qualified name, which those pin.
 
 Entries: every chunk stores a SHA-256 of its names, dtypes, shapes and bytes (``__sha256__``), byte
 entries (`save_bytes`) a SHA-256 header. An entry that is unreadable, empty, truncated, has other
