@@ -22,6 +22,7 @@ import sympy as sp
 
 from . import (alpha_identity, finite_difference, gradient_form, implicit_bias,
                          methods, modified_equations, multistep, trees)
+from . import local_error
 
 #: Default output folder, relative to the current working directory.
 DEFAULT_OUT = Path("derivations")
@@ -152,6 +153,9 @@ RESULTS = {r.name: r for r in (
            _depth, lambda _: implicit_bias.check_depth()),
     Result("alpha_identity", "Effective initialization: exact per-step identity (P-E)",
            "science.md §3", _alpha, lambda _: alpha_identity.check()),
+    Result("local_error", "Exact local error: step vs time-h flow of the order-p modified field, "
+           "series in h (p ≤ 3)", "HLW IX.1; Barrett & Dherin arXiv:2009.11162", local_error.equations,
+           lambda _: local_error.check(3)),
 )}
 
 
