@@ -16,15 +16,14 @@ _KEY = re.compile(r"[0-9a-f]{24}")
 
 
 def _entries(root: Path) -> dict[str, list[Path]]:
-    def keyed_folders(folder):
-        return sorted(p for p in folder.iterdir() if p.is_dir() and _KEY.fullmatch(p.name)) if folder.is_dir() else []
+    def listing(folder, keep):
+        return sorted(p for p in folder.iterdir() if keep(p)) if folder.is_dir() else []
 
-    figures = root / "figures"
     return {
-        "sweep": keyed_folders(root),
-        "deepnet": keyed_folders(root / "deepnet"),
-        "figures": sorted(p for p in figures.iterdir() if p.is_file() and (p.suffix == ".pkl" or _cache.is_temporary(p)))
-        if figures.is_dir() else [],
+        "sweep": listing(root, lambda p: p.is_dir() and _KEY.fullmatch(p.name)),
+        "deepnet": listing(root / "deepnet", lambda p: p.is_dir() and _KEY.fullmatch(p.name)),
+        "figures": listing(root / "figures",
+                           lambda p: p.is_file() and (p.suffix == ".pkl" or _cache.is_temporary(p))),
     }
 
 
@@ -71,5 +70,6 @@ def main(action: str, cache_dir=None) -> int:
         print(format_info(cache_info(cache_dir)))
     else:
         removed = cache_clear(cache_dir)
-        print(f"removed {removed['entries']} entries ({removed['bytes'] / 1e6:.1f} MB) from {removed['folder']}")
+        print(f"removed {removed['entries']} entries ({removed['bytes'] / 1e6:.1f} MB) "
+              f"from {removed['folder']}")
     return 0

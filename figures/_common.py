@@ -17,7 +17,8 @@ def memo(tag: str, config, compute_fn, cache_dir=None, *extra):
     reported, removed and recomputed. Simulations are cached separately, chunk by chunk, by
     `dln_theory.sweep.sweep`.
     """
-    path = _cache.root_dir(cache_dir) / "figures" / f"{tag}-{_cache.fingerprint(tag, config, compute_fn, extra)}.pkl"
+    key = _cache.fingerprint(tag, config, compute_fn, extra)
+    path = _cache.root_dir(cache_dir) / "figures" / f"{tag}-{key}.pkl"
     payload = _cache.load_bytes(path)
     if payload is not None:
         try:

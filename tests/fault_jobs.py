@@ -93,7 +93,8 @@ def concurrent_writer(args):
                 store.save(int(c), stress_arrays(int(c)))
                 other = int(rng.integers(STRESS_CHUNKS))
                 loaded = store.load(other)
-                if loaded is not None and not np.array_equal(loaded["values"], stress_arrays(other)["values"]):
+                expected = stress_arrays(other)["values"]
+                if loaded is not None and not np.array_equal(loaded["values"], expected):
                     raise AssertionError(f"chunk {other} read back other values")
     return beta, [str(w.message) for w in seen]
 

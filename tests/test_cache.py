@@ -157,7 +157,8 @@ def test_a_damaged_chunk_is_reported_with_its_path_and_removed(tmp_path, damage)
         np.testing.assert_array_equal(store.load(3)["beta"], ARRAYS["beta"])
 
 
-@pytest.mark.parametrize("damage", [_garbage, _truncated, _empty, _flipped_byte], ids=lambda f: f.__name__.strip("_"))
+@pytest.mark.parametrize("damage", [_garbage, _truncated, _empty, _flipped_byte],
+                         ids=lambda f: f.__name__.strip("_"))
 def test_a_damaged_memo_entry_is_recomputed(tmp_path, damage):
     def compute():  # a fresh random draw on every call: equal values mean "served from the cache"
         return {"pred": np.random.default_rng().random(5)}
