@@ -21,13 +21,12 @@ from .dynamics import GradientFlow as GradientFlow  # noqa: E402
 from .dynamics import HeavyBall as HeavyBall  # noqa: E402
 from .dynamics import Nesterov as Nesterov  # noqa: E402
 from .dynamics import SpectReg as SpectReg  # noqa: E402
-from .dynamics import LossField as LossField  # noqa: E402
 from .dynamics import Method as Method  # noqa: E402
-from .dynamics import ModifiedField as ModifiedField  # noqa: E402
 from .dynamics import ModifiedFlow as ModifiedFlow  # noqa: E402
 from .models import PE as PE  # noqa: E402
 from .models import PW as PW  # noqa: E402
 from .models import make_model as make_model  # noqa: E402
+from .objective import AbstractObjective as AbstractObjective  # noqa: E402
 from .objective import Objective as Objective  # noqa: E402
 from .problems import Problem as Problem  # noqa: E402
 from .problems import SparseRegression as SparseRegression  # noqa: E402
@@ -36,5 +35,7 @@ from .simulate import Trajectory as Trajectory  # noqa: E402
 from .simulate import simulate as simulate  # noqa: E402
 from .sweep import SweepResult as SweepResult  # noqa: E402
 from .sweep import sweep as sweep  # noqa: E402
+from .theory.fields import LossField as LossField  # noqa: E402
+from .theory.fields import ModifiedField as ModifiedField  # noqa: E402
 
 __version__ = "0.1.0"

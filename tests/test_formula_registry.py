@@ -240,12 +240,12 @@ def check_sgd_field():
 
 
 PE_METHODS = {
-    "gd": lambda c: dt.GD(0.1),
-    "sgd": lambda c: dt.SGD(0.1, batch_size=1),
-    "gr": lambda c: dt.GR(0.1, gamma=c["gamma"]),
-    "fgr": lambda c: dt.FGR(0.1, gamma=c["gamma"], eps=c["eps"]),
-    "bgr": lambda c: dt.BGR(0.1, gamma=c["gamma"], eps=c["eps"]),
-    "sam": lambda c: dt.SAM(0.1, rho=c["rho"], normalize=False),
+    "gd": lambda o, p, c: effective_init.pe_terms_gd(o, p),
+    "sgd": lambda o, p, c: effective_init.pe_terms_gd(o, p),
+    "gr": lambda o, p, c: effective_init.pe_terms_gr(o, p, c["gamma"]),
+    "fgr": lambda o, p, c: effective_init.pe_terms_fgr(o, p, c["gamma"], c["eps"]),
+    "bgr": lambda o, p, c: effective_init.pe_terms_bgr(o, p, c["gamma"], c["eps"]),
+    "sam": lambda o, p, c: effective_init.pe_terms_sam(o, p, c["rho"], normalize=False),
 }
 
 
@@ -262,8 +262,7 @@ def _check_pe_terms(name):
             objective = Objective(dt.PE(), jnp.asarray(Xn), jnp.asarray(yn))
             if name == "sgd":  # the table's minibatch is example 0
                 objective = objective.subset(jnp.asarray([0]))
-            A, B = effective_init.pe_terms(PE_METHODS[name](coefficients), objective,
-                                           jnp.asarray(params))
+            A, B = PE_METHODS[name](objective, jnp.asarray(params), coefficients)
             _, A_want, B_want = table[name]
             A_want, B_want = _value(A_want, values), _value(B_want, values)
             scale = max(np.max(np.abs(A_want)), np.max(np.abs(B_want)))

@@ -1,11 +1,14 @@
 """One common test body over every method (style.md: optax/diffrax common tests)."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 import dln_theory as dt
+from dln_theory.dynamics import AbstractFlow, GradientMethod, GradientState
 from dln_theory.objective import Objective
 from dln_theory.simulate import run
 from dln_theory.sweep import sweep
@@ -98,7 +101,7 @@ def test_sgd_random_reshuffling_visits_every_example_once_per_epoch(problem):
         key, sub = jax.random.split(key)
         state, batch, _ = method.minibatch(state, objective, sub)
         seen.append(int(np.flatnonzero(np.all(np.asarray(problem.X) == np.asarray(batch.X[0]), axis=1))[0]))
-        state = {**state, "k": state["k"] + 1}
+        state = state._replace(k=state.k + 1)
     assert sorted(seen) == list(range(problem.n))
 
 
@@ -147,3 +150,58 @@ def test_float32_parameters_stay_float32(name, problem):
     new, state, _ = method.step(params, method.init(params, objective), objective, jax.random.PRNGKey(0))
     assert new.dtype == np.float32
     assert all(leaf.dtype == np.float32 for leaf in jax.tree.leaves(state) if jnp.issubdtype(leaf.dtype, jnp.floating))
+
+
+# Structure: one declaration per hyper-parameter, options only where used, typed state.
+
+ALL_METHODS = [dt.GD, dt.SGD, dt.HeavyBall, dt.Nesterov, dt.GR, dt.FGR, dt.BGR, dt.SAM, dt.Flooding,
+               dt.Extragradient, dt.DataGrad, dt.SpectReg, dt.GradientFlow, dt.ModifiedFlow]
+
+
+def test_hyperparameters_are_the_declared_float_leaves():
+    """Each class lists exactly its numeric hyper-parameters, each with the check its field declares."""
+    assert set(dt.GD.hyperparameters()) == {"eta", "momentum", "weight_decay"}
+    assert set(dt.SGD.hyperparameters()) == {"eta", "momentum", "weight_decay", "label_noise"}
+    assert set(dt.FGR.hyperparameters()) == {"eta", "momentum", "weight_decay", "gamma", "eps"}
+    assert set(dt.GradientFlow.hyperparameters()) == {"eta"}
+    assert set(dt.ModifiedFlow.hyperparameters()) == {"eta", "h"}
+    for cls in ALL_METHODS:
+        for name, check in cls.hyperparameters().items():
+            with pytest.raises(ValueError, match=name):
+                check(name, float("nan"))
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_every_declared_hyperparameter_is_a_float64_leaf(name):
+    method = METHODS[name]
+    leaves = {f: getattr(method, f) for f in type(method).hyperparameters() if getattr(method, f) is not None}
+    assert leaves and all(v.dtype == jnp.float64 and v.ndim == 0 for v in leaves.values())
+
+
+def test_options_only_on_the_methods_that_use_them():
+    """Sampling options belong to SGD; Nesterov is a class, not a flag; flows take no step options."""
+    for cls in ALL_METHODS:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        assert "nesterov" not in fields
+        assert ("replacement" in fields) == ("label_noise" in fields) == (cls is dt.SGD)
+        if cls in (dt.GradientFlow, dt.ModifiedFlow):
+            assert not fields & {"momentum", "weight_decay", "batch_size", "schedule"}
+    with pytest.raises(TypeError):
+        dt.GD(0.1, label_noise=0.1)
+
+
+def test_state_is_typed(problem):
+    objective = Objective(dt.PE(), problem.X, problem.y)
+    params = dt.PE().init(0.3, 12)
+    plain = dt.GD(0.1).init(params, objective)
+    assert isinstance(plain, GradientState) and plain.perm is None and plain.velocity is None
+    full = dt.SGD(0.1, batch_size=2, momentum=0.5).init(params, objective)
+    assert sorted(np.asarray(full.perm)) == list(range(problem.n)) and full.velocity.shape == params.shape
+    assert dt.SGD(0.1, batch_size=2, replacement=True).init(params, objective).perm is None
+    assert dt.GradientFlow(0.1).init(params, objective) is None
+
+
+def test_abstract_classes_cannot_be_instantiated():
+    for cls in (dt.Method, GradientMethod, AbstractFlow):
+        with pytest.raises(TypeError, match="abstract"):
+            cls(0.1)

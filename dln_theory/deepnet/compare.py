@@ -2,7 +2,8 @@
 
 Every run goes through `train`, so it is cached on disk: an interrupted comparison resumes
 where it stopped. Methods are named as on the command line (`METHODS`); `make_method` builds the
-library's method classes from those names (no method is re-implemented here):
+library's method classes from those names through one table, `REGISTRY` (no method is
+re-implemented here):
 
 =========  ==================================================  ===================
 name       method                                              its hyper-parameters
@@ -24,29 +25,62 @@ eta, momentum, weight_decay, batch_size and the schedule apply to every method.
 """
 
 import dataclasses
+import functools
 import itertools
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import jax
 import numpy as np
 
 from .. import _cache, _validate
-from ..dynamics import BGR, FGR, GD, GR, SAM, SGD, DataGrad, Flooding, SpectReg
+from ..dynamics import BGR, FGR, GD, GR, SAM, SGD, DataGrad, Flooding, Method, SpectReg
 from . import measure as _measure
 from .data import DATASETS, Dataset, load_dataset
 from .networks import NETWORKS, make_network
 from .objective import NetObjective
 from .train import Cosine, Piecewise, TrainResult, steps_per_epoch, train
 
-METHOD_PARAMS = {
-    "sgd": (), "gd": (), "gr": ("gamma",), "fgr": ("gamma", "eps"), "bgr": ("gamma", "eps"),
-    "sam": ("rho",), "usam": ("rho",), "flooding": ("b",), "datagrad": ("lam",),
-    "spectreg": ("lam",), "wd": ("lam",),
+class _Entry(NamedTuple):
+    """One method name of the command line: ``build(**values)`` -> the library method, and the
+    names of its own hyper-parameters (beyond `COMMON_PARAMS`)."""
+
+    build: Callable[..., Method]
+    params: tuple[str, ...]
+
+
+def _gd_or_sgd(batch_size=None, **values):
+    """`SGD` on minibatches of ``batch_size``, `GD` on the full batch (batch_size None)."""
+    return GD(**values) if batch_size is None else SGD(batch_size=batch_size, **values)
+
+
+def _full_batch_gd(batch_size=None, **values):
+    return GD(**values)
+
+
+def _weight_decay(*, lam, weight_decay, **values):
+    return _gd_or_sgd(weight_decay=weight_decay + lam, **values)
+
+
+#: name -> how to build it; the table of the module docstring.
+REGISTRY: dict[str, _Entry] = {
+    "sgd": _Entry(_gd_or_sgd, ()),
+    "gd": _Entry(_full_batch_gd, ()),
+    "gr": _Entry(GR, ("gamma",)),
+    "fgr": _Entry(FGR, ("gamma", "eps")),
+    "bgr": _Entry(BGR, ("gamma", "eps")),
+    "sam": _Entry(functools.partial(SAM, normalize=True), ("rho",)),
+    "usam": _Entry(functools.partial(SAM, normalize=False), ("rho",)),
+    "flooding": _Entry(Flooding, ("b",)),
+    "datagrad": _Entry(DataGrad, ("lam",)),
+    "spectreg": _Entry(SpectReg, ("lam",)),
+    "wd": _Entry(_weight_decay, ("lam",)),
 }
-METHODS = tuple(METHOD_PARAMS)
+METHOD_PARAMS = {name: entry.params for name, entry in REGISTRY.items()}
+METHODS = tuple(REGISTRY)
 COMMON_PARAMS = ("eta", "momentum", "weight_decay")
 DEFAULTS = {"eta": 0.05, "momentum": 0.0, "weight_decay": 0.0, "gamma": 0.01, "eps": 0.05,
             "rho": 0.05, "b": 0.05, "lam": 0.01}
@@ -54,7 +88,7 @@ SCHEDULES = ("constant", "cosine", "step")
 RESULTS_DIR = Path("results") / "deepnet"
 
 
-def make_method(name: str, *, batch_size: int | None = None, schedule=None, **values):
+def make_method(name: str, *, batch_size: int | None = None, schedule=None, **values) -> Method:
     """The library method called ``name`` (see the module table) with the given values.
 
     Args:
@@ -68,34 +102,14 @@ def make_method(name: str, *, batch_size: int | None = None, schedule=None, **va
         ValueError: unknown name or hyper-parameter, or a value out of range.
     """
     _validate.one_of("method", name, METHODS)
-    allowed = COMMON_PARAMS + METHOD_PARAMS[name]
+    entry = REGISTRY[name]
+    allowed = COMMON_PARAMS + entry.params
     for key in values:
         if key not in allowed:
             raise ValueError(f"{key}={values[key]!r} is not allowed for method {name!r}: "
                              f"choose from {sorted(allowed)}")
-    v = {k: values.get(k, DEFAULTS[k]) for k in allowed}
-    common = {"eta": v["eta"], "momentum": v["momentum"], "weight_decay": v["weight_decay"],
-              "batch_size": batch_size, "schedule": schedule}
-    if name == "sgd":
-        return SGD(**common) if batch_size is not None else GD(**common)
-    if name == "gd":
-        return GD(**{**common, "batch_size": None})
-    if name == "gr":
-        return GR(gamma=v["gamma"], **common)
-    if name == "fgr":
-        return FGR(gamma=v["gamma"], eps=v["eps"], **common)
-    if name == "bgr":
-        return BGR(gamma=v["gamma"], eps=v["eps"], **common)
-    if name in ("sam", "usam"):
-        return SAM(rho=v["rho"], normalize=name == "sam", **common)
-    if name == "flooding":
-        return Flooding(b=v["b"], **common)
-    if name == "datagrad":
-        return DataGrad(lam=v["lam"], **common)
-    if name == "spectreg":
-        return SpectReg(lam=v["lam"], **common)
-    return SGD(**{**common, "weight_decay": v["weight_decay"] + v["lam"]}) if batch_size else \
-        GD(**{**common, "weight_decay": v["weight_decay"] + v["lam"]})
+    return entry.build(batch_size=batch_size, schedule=schedule,
+                       **{k: values.get(k, DEFAULTS[k]) for k in allowed})
 
 
 def make_schedule(name: str, epochs: int, steps_per_epoch: int, boundaries=(0.3, 0.6, 0.8),

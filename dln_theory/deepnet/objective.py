@@ -1,4 +1,4 @@
-"""The objective protocol of `dln_theory.Objective`, for a classification network.
+"""`dln_theory.objective.AbstractObjective` for a classification network.
 
 A network (an equinox module) is split by ``eqx.partition`` into its trainable arrays, the
 *params* pytree that every method updates, and the rest (the structure), which the objective
@@ -15,9 +15,10 @@ import jax
 import jax.numpy as jnp
 
 from .. import _validate
+from ..objective import AbstractObjective
 
 
-class NetObjective(eqx.Module):
+class NetObjective(AbstractObjective):
     """L(θ) = (1/n) Σ_i ℓ(f_θ(x_i), y_i), ℓ the cross-entropy of the logits f_θ(x_i).
 
     Attributes:
@@ -51,14 +52,6 @@ class NetObjective(eqx.Module):
         """The network with weights ``params``."""
         return eqx.combine(params, self.structure)
 
-    @property
-    def labels(self):
-        return self.y
-
-    @property
-    def n(self) -> int:
-        return self.x.shape[0]
-
     def predict(self, params, X):
         """Logits f_θ(X), shape (N, num_classes); X is cast to the dtype of the weights."""
         leaves = jax.tree.leaves(params)
@@ -74,12 +67,6 @@ class NetObjective(eqx.Module):
     def loss(self, params):
         return jnp.mean(self.example_loss(self.predict(params, self.x), self.y))
 
-    def value_and_grad(self, params):
-        return jax.value_and_grad(self.loss)(params)
-
-    def grad(self, params):
-        return jax.grad(self.loss)(params)
-
     def accuracy(self, params):
         """Fraction of examples whose largest logit is the label."""
         return jnp.mean(jnp.argmax(self.predict(params, self.x), axis=-1) == self.y)
@@ -92,11 +79,3 @@ class NetObjective(eqx.Module):
     def with_data(self, data) -> "NetObjective":
         """The same network on other examples ``data`` = (x, y)."""
         return eqx.tree_at(lambda o: (o.x, o.y), self, tuple(data))
-
-    def subset(self, idx) -> "NetObjective":
-        """The objective on examples ``idx`` (a minibatch, averaged over its size)."""
-        return self.with_data(jax.tree.map(lambda a: a[idx], self.data))
-
-    def with_labels(self, y) -> "NetObjective":
-        """The same inputs with other labels."""
-        return eqx.tree_at(lambda o: o.y, self, y)

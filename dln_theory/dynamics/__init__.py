@@ -3,11 +3,12 @@
 from ._base import Method as Method
 from ._base import perturbed_grad as perturbed_grad
 from ._gradient import GradientMethod as GradientMethod
+from ._gradient import GradientState as GradientState
+from ._gradient import Minibatches as Minibatches
 from .extragradient import Extragradient as Extragradient
 from .flooding import Flooding as Flooding
+from .flow import AbstractFlow as AbstractFlow
 from .flow import GradientFlow as GradientFlow
-from .flow import LossField as LossField
-from .flow import ModifiedField as ModifiedField
 from .flow import ModifiedFlow as ModifiedFlow
 from .gd import GD as GD
 from .gd import SGD as SGD

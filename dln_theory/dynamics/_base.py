@@ -1,65 +1,60 @@
 """The one interface every method implements (style.md: equinox/diffrax-style frozen modules).
 
-A method is a frozen ``eqx.Module`` whose numeric hyper-parameters (η, γ, ε, ρ, b, momentum) are
-float64 array leaves, so that one compiled function serves a whole grid, and whose structural
-choices (batch size, normalization, group size) are static fields.
+A method is a frozen ``eqx.Module`` whose numeric hyper-parameters (η, γ, ε, ρ, b, λ, μ) are
+float64 array leaves, each declared once with `dln_theory._hyper.hyperparameter` (its constraint
+is field metadata), so that one compiled function serves a whole grid; structural choices (batch
+size, normalization, group size, solver) are static fields. Abstract classes (`Method`,
+`GradientMethod`, `AbstractFlow`) declare what a family shares; the concrete methods are final.
 
     state = method.init(params, objective)
     params, state, aux = method.step(params, state, objective, key)
 
+The state is typed per family (`GradientState` for the discrete methods, None for the flows).
 ``aux["dt"]`` is the time the step advances (η for a discrete step, t = k·η; science.md §1).
-The objective is a loss oracle (``loss``, ``grad``, ``value_and_grad``, ``data``, ``with_data``,
-``subset``, ``with_labels``, ``n``), so methods can evaluate it anywhere and on any examples.
+The objective is a `dln_theory.objective.AbstractObjective` (a loss oracle), so methods can
+evaluate it anywhere and on any examples.
 """
 
-from typing import ClassVar
+import abc
+from collections.abc import Callable
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 
-from .. import _validate
-
-
-def hyperparameter(**kwargs):
-    """A numeric hyper-parameter: a float64 array leaf (sweepable under vmap)."""
-    return eqx.field(converter=_as_float, **kwargs)
-
-
-def _as_float(x):
-    return None if x is None else jnp.asarray(x, dtype=float)
+from .. import _hyper, _validate
+from .._hyper import hyperparameter
 
 
 class Method(eqx.Module):
-    """Base class: subclasses declare ``constraints`` {field: check} and implement ``step``."""
+    """Abstract base of every method: a step size η and the ``init``/``step`` interface."""
 
-    eta: jax.Array = hyperparameter()
-
-    constraints: ClassVar[dict] = {"eta": _validate.positive}
+    eta: jax.Array = hyperparameter(_validate.positive)
 
     def __check_init__(self):
-        for name, check in self.constraints.items():
-            if getattr(self, name) is not None:
-                check(name, getattr(self, name))
+        _hyper.check(self)
 
     @classmethod
-    def hyperparameters(cls) -> tuple[str, ...]:
-        """Names of the sweepable numeric fields."""
-        return tuple(cls.constraints)
+    def hyperparameters(cls) -> dict[str, Callable]:
+        """{name: constraint(name, value)} of the numeric hyper-parameters: the float64 array leaves
+        a sweep may vary (its grid axes), each with the check it must pass."""
+        return _hyper.declared(cls)
 
     @property
+    @abc.abstractmethod
     def stochastic(self) -> bool:
         """Whether a step uses its key (minibatches, label noise, random projections)."""
-        return False
 
+    @abc.abstractmethod
     def check_objective(self, objective) -> None:
         """Checks that need the data (e.g. batch size ≤ n); run before compilation."""
 
+    @abc.abstractmethod
     def init(self, params, objective):
-        return ()
+        """The method's state before the first step."""
 
+    @abc.abstractmethod
     def step(self, params, state, objective, key):
-        raise NotImplementedError
+        """(params, state, aux) after one step from ``params`` on ``objective``."""
 
 
 def perturbed_grad(objective, params, direction, eps):

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import _tree, _validate
-from ._base import hyperparameter
+from .._hyper import hyperparameter
 from ._gradient import GradientMethod
 
 
@@ -15,9 +15,7 @@ class Flooding(GradientMethod):
     O(η³) (science.md §4, derived).
     """
 
-    b: jax.Array = hyperparameter(kw_only=True)
-
-    constraints = {**GradientMethod.constraints, "b": _validate.nonnegative}
+    b: jax.Array = hyperparameter(_validate.nonnegative, kw_only=True)
 
     def direction(self, params, objective, key):
         loss, g = objective.value_and_grad(params)

@@ -6,10 +6,11 @@ whose gradient is ∇L + γH∇L.
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 
 from .. import _tree, _validate
-from ._base import hyperparameter, perturbed_grad
+from .._hyper import hyperparameter
+from ..theory.modified_losses import gr_objective
+from ._base import perturbed_grad
 from ._gradient import GradientMethod
 
 
@@ -19,35 +20,19 @@ class GR(GradientMethod):
     ``per_example=True`` regularizes (γ/2n)Σ_i‖∇ℓ_i‖² instead (the per-example variant).
     """
 
-    gamma: jax.Array = hyperparameter(kw_only=True)
+    gamma: jax.Array = hyperparameter(_validate.nonnegative, kw_only=True)
     per_example: bool = eqx.field(static=True, default=False, kw_only=True)
-
-    constraints = {**GradientMethod.constraints, "gamma": _validate.nonnegative}
 
     def direction(self, params, objective, key):
         return jax.grad(lambda p: gr_objective(objective, p, self.gamma, self.per_example))(params)
 
 
-def gr_objective(objective, params, gamma, per_example=False):
-    """L + (γ/2)‖∇L‖², or L + (γ/2n)Σ‖∇ℓ_i‖² per example."""
-    if per_example:
-        def example_norm2(example):
-            g = objective.with_data(jax.tree.map(lambda a: a[None], example)).grad(params)
-            return _tree.vdot(g, g)
-
-        penalty = jnp.mean(jax.vmap(example_norm2)(objective.data))
-    else:
-        g = objective.grad(params)
-        penalty = _tree.vdot(g, g)
-    return objective.loss(params) + 0.5 * gamma * penalty
-
-
 class _FiniteDifferenceGR(GradientMethod):
-    gamma: jax.Array = hyperparameter(kw_only=True)
-    eps: jax.Array = hyperparameter(kw_only=True)
-    normalize: bool = eqx.field(static=True, default=False, kw_only=True)
+    """Abstract: GR by a gradient at θ ± ε∇L (ascent along ∇L/‖∇L‖ with ``normalize``)."""
 
-    constraints = {**GradientMethod.constraints, "gamma": _validate.nonnegative, "eps": _validate.positive}
+    gamma: jax.Array = hyperparameter(_validate.nonnegative, kw_only=True)
+    eps: jax.Array = hyperparameter(_validate.positive, kw_only=True)
+    normalize: bool = eqx.field(static=True, default=False, kw_only=True)
 
     def _ascent(self, g):
         return _tree.normalized(g) if self.normalize else g

@@ -4,11 +4,13 @@ Gradients are taken with respect to the input x, not θ (science.md §4). On the
 so DataGrad's penalty is λ·mean_i (f(x_i) − y_i)²‖β‖² and SpectReg's is λ(rᵀ…)² ‖β‖².
 """
 
+from typing import ClassVar
+
 import jax
 import jax.numpy as jnp
 
 from .. import _validate
-from ._base import hyperparameter
+from .._hyper import hyperparameter
 from ._gradient import GradientMethod
 
 
@@ -21,9 +23,7 @@ def _input_grad_norm2(fn, X, *rest):
 class DataGrad(GradientMethod):
     """D = ∇_θ[L + λ·mean_i ‖∂ℓ(f(x_i), y_i)/∂x_i‖²] (DataGrad, Varga et al. eq. 3)."""
 
-    lam: jax.Array = hyperparameter(kw_only=True)
-
-    constraints = {**GradientMethod.constraints, "lam": _validate.nonnegative}
+    lam: jax.Array = hyperparameter(_validate.nonnegative, kw_only=True)
 
     def direction(self, params, objective, key):
         X, y = objective.data[0], objective.labels
@@ -41,13 +41,9 @@ class SpectReg(GradientMethod):
     E‖∂(rᵀf)/∂x‖² = ‖J_f‖_F², with one backward pass instead of one per output.
     """
 
-    lam: jax.Array = hyperparameter(kw_only=True)
+    lam: jax.Array = hyperparameter(_validate.nonnegative, kw_only=True)
 
-    constraints = {**GradientMethod.constraints, "lam": _validate.nonnegative}
-
-    @property
-    def stochastic(self) -> bool:
-        return True
+    random_direction: ClassVar[bool] = True
 
     def direction(self, params, objective, key):
         X = objective.data[0]

@@ -4,7 +4,8 @@ import equinox as eqx
 import jax
 
 from .. import _tree, _validate
-from ._base import hyperparameter, perturbed_grad
+from .._hyper import hyperparameter
+from ._base import perturbed_grad
 from ._gradient import GradientMethod
 
 
@@ -16,14 +17,11 @@ class SAM(GradientMethod):
     gradients at the perturbed points are averaged (m = 1: 1-SAM), vectorized over the groups.
     """
 
-    rho: jax.Array = hyperparameter(kw_only=True)
+    rho: jax.Array = hyperparameter(_validate.nonnegative, kw_only=True)
     normalize: bool = eqx.field(static=True, default=True, kw_only=True)
     group_size: int | None = eqx.field(static=True, default=None, kw_only=True)
 
-    constraints = {**GradientMethod.constraints, "rho": _validate.nonnegative}
-
     def __check_init__(self):
-        super().__check_init__()
         if self.group_size is not None:
             _validate.integer_at_least("group_size", self.group_size, 1)
 

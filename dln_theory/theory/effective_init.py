@@ -2,17 +2,14 @@
 
 Any update u ← u − η(A⊙v + B⊙u), v ← v − η(A⊙u + B⊙v) gives exactly
 u² − v² ← [(1 − ηB)² − η²A²] ⊙ (u² − v²), so α_eff² = ½(u² − v²) evolves multiplicatively.
-`pe_terms` writes A and B of each method in β-space, independently of the method's own
-parameter-space code, so that the identity checks the implementation.
+The ``pe_terms_*`` functions write A and B of each method in β-space,
+independently of the methods' parameter-space code (`dln_theory.dynamics`), so that the identity
+checks the implementation; `dln_theory.verify.pe_table.pe_terms` picks the row of a method object.
+Each takes the step's (mini)batch objective and P-E ``params`` = (u, v).
 """
-
-import functools
 
 import jax
 import jax.numpy as jnp
-
-from ..dynamics import BGR, FGR, GD, GR, SAM, Flooding, Method
-from ..dynamics.gd import HeavyBall
 
 
 def alpha_eff2_factor(A, B, eta):
@@ -41,81 +38,54 @@ def _theta_grad_norm(objective, params, g):
     return jnp.sqrt(jnp.sum(g**2 * (u**2 + v**2)))
 
 
-@functools.singledispatch
-def pe_terms(method: Method, objective, params):
-    """(A, B) of one step of ``method`` at P-E ``params`` on ``objective`` (science.md §3 table).
-
-    ``objective`` is the step's (mini)batch objective. Methods whose update is not of the form
-    (momentum) raise ValueError.
-    """
-    raise ValueError(f"method={type(method).__name__} is not allowed: its update is not of the A/B form")
-
-
-def _plain(method, A, B, params):
-    """Weight decay λ adds λ to B; momentum breaks the form."""
-    if method.momentum is not None:
-        raise ValueError(f"momentum={method.momentum} is not allowed: the A/B form needs no momentum")
-    return A, B if method.weight_decay is None else B + method.weight_decay
-
-
-@pe_terms.register
-def _(method: GD, objective, params):
-    if isinstance(method, HeavyBall):
-        return pe_terms.dispatch(Method)(method, objective, params)
+def pe_terms_gd(objective, params):
+    """GD (and SGD on its minibatch): A = g, B = 0."""
     g = objective.beta_grad(params)
-    return _plain(method, g, jnp.zeros_like(g), params)
+    return g, jnp.zeros_like(g)
 
 
-@pe_terms.register
-def _(method: Flooding, objective, params):
-    g = objective.beta_grad(params)
-    return _plain(method, jnp.sign(objective.loss(params) - method.b) * g, jnp.zeros_like(g), params)
-
-
-@pe_terms.register
-def _(method: GR, objective, params):
-    if method.per_example:
-        raise ValueError("per_example=True is not allowed here: the A/B table is for full-batch GR")
+def pe_terms_gr(objective, params, gamma):
+    """Full-batch GR: A = g + γK(g⊙(u² + v²)), B = γg²."""
     u, v = params
     g = objective.beta_grad(params)
     K = objective.X.T @ objective.X / objective.n
-    return _plain(method, g + method.gamma * K @ (g * (u**2 + v**2)), method.gamma * g**2, params)
+    return g + gamma * K @ (g * (u**2 + v**2)), gamma * g**2
 
 
-def _ascent_scale(method, objective, params, g):
+def _ascent_scale(objective, params, g, normalize):
     """1, or 1/‖∇_θL‖ for a normalized ascent."""
-    return 1.0 / _theta_grad_norm(objective, params, g) if method.normalize else 1.0
+    return 1.0 / _theta_grad_norm(objective, params, g) if normalize else 1.0
 
 
-@pe_terms.register
-def _(method: FGR, objective, params):
+def pe_terms_fgr(objective, params, gamma, eps, normalize=False):
+    """F-GR: A = (1 − γ/ε)g + (γ/ε)g⁺, B = γ g⊙g⁺ (ε → ε/‖∇_θL‖ with ``normalize``)."""
     g = objective.beta_grad(params)
-    s = _ascent_scale(method, objective, params, g)
-    g_plus = _shifted_grad(objective, params, g, method.eps * s)
-    r = method.gamma / method.eps
-    return _plain(method, (1 - r) * g + r * g_plus, method.gamma * s * g * g_plus, params)
+    s = _ascent_scale(objective, params, g, normalize)
+    g_plus = _shifted_grad(objective, params, g, eps * s)
+    r = gamma / eps
+    return (1 - r) * g + r * g_plus, gamma * s * g * g_plus
 
 
-@pe_terms.register
-def _(method: BGR, objective, params):
+def pe_terms_bgr(objective, params, gamma, eps, normalize=False):
+    """B-GR: A = (1 + γ/ε)g − (γ/ε)g⁻, B = γ g⊙g⁻."""
     g = objective.beta_grad(params)
-    s = _ascent_scale(method, objective, params, g)
-    g_minus = _shifted_grad(objective, params, g, -method.eps * s)
-    r = method.gamma / method.eps
-    return _plain(method, (1 + r) * g - r * g_minus, method.gamma * s * g * g_minus, params)
+    s = _ascent_scale(objective, params, g, normalize)
+    g_minus = _shifted_grad(objective, params, g, -eps * s)
+    r = gamma / eps
+    return (1 + r) * g - r * g_minus, gamma * s * g * g_minus
 
 
-@pe_terms.register
-def _(method: SAM, objective, params):
+def pe_terms_sam(objective, params, rho, normalize=True, group_size=None):
+    """SAM: A = g⁺ (ε = ρ), B = ρ g⊙g⁺; m-SAM averages A and B over groups of ``group_size`` examples."""
     def one_group(group):
         g = group.beta_grad(params)
-        s = _ascent_scale(method, group, params, g)
-        g_plus = _shifted_grad(group, params, g, method.rho * s)
-        return g_plus, method.rho * s * g * g_plus
+        s = _ascent_scale(group, params, g, normalize)
+        g_plus = _shifted_grad(group, params, g, rho * s)
+        return g_plus, rho * s * g * g_plus
 
-    if method.group_size is None:
-        return _plain(method, *one_group(objective), params)
-    groups = objective.n // method.group_size
-    data = jax.tree.map(lambda a: a.reshape((groups, method.group_size) + a.shape[1:]), objective.data)
+    if group_size is None:
+        return one_group(objective)
+    groups = objective.n // group_size
+    data = jax.tree.map(lambda a: a.reshape((groups, group_size) + a.shape[1:]), objective.data)
     A, B = jax.vmap(lambda part: one_group(objective.with_data(part)))(data)
-    return _plain(method, A.mean(axis=0), B.mean(axis=0), params)
+    return A.mean(axis=0), B.mean(axis=0)

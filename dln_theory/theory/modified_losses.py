@@ -6,17 +6,17 @@ objective's loss. Every formula is registered against the derivation that proves
 `dln_theory.theory.registry`. No sympy at run time.
 """
 
-from typing import ClassVar
+from collections.abc import Callable
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .. import _tree, _validate
-from ..dynamics._base import hyperparameter
-from ..dynamics.flow import LossField, ModifiedField
-from ..dynamics.gr import gr_objective
+from .. import _hyper, _tree, _validate
+from .._hyper import hyperparameter
 from . import generated
+from .fields import LossField, ModifiedField
 from .generated.modified_fields import MAX_ORDER
 
 
@@ -27,6 +27,24 @@ def gd_modified_loss(objective, params, h):
     """
     g = objective.grad(params)
     return objective.loss(params) + 0.25 * h * _tree.vdot(g, g)
+
+
+def gr_objective(objective, params, gamma, per_example=False):
+    """L + (γ/2)‖∇L‖², or L + (γ/2n)Σ_i‖∇ℓ_i‖² per example (Karakida et al. arXiv:2210.02720).
+
+    The objective that explicit GR (`dln_theory.GR`) descends, and the loss whose GD field is
+    GR's modified field (``BEAField("gr", …)``).
+    """
+    if per_example:
+        def example_norm2(example):
+            g = objective.with_data(jax.tree.map(lambda a: a[None], example)).grad(params)
+            return _tree.vdot(g, g)
+
+        penalty = jnp.mean(jax.vmap(example_norm2)(objective.data))
+    else:
+        g = objective.grad(params)
+        penalty = _tree.vdot(g, g)
+    return objective.loss(params) + 0.5 * gamma * penalty
 
 
 def _plain_loss(objective, params, h):
@@ -53,6 +71,32 @@ def _check_order(order):
         raise ValueError(f"order={order!r} is not allowed: choose an integer in 0..{MAX_ORDER}")
 
 
+class _Kind(NamedTuple):
+    """One method whose generated modified field `BEAField` evaluates.
+
+    Attributes:
+        coefficients: names of its coefficients (`BEAField` fields), in the order ``field`` takes them.
+        field: ``field(objective, order, *coefficients)`` -> f_h as a function of (θ, h).
+    """
+
+    coefficients: tuple[str, ...]
+    field: Callable
+
+
+def _on_loss(generated_field):
+    """A kind whose generated field acts on L itself and takes its coefficients after (θ, h)."""
+    def field(objective, order, *coefficients):
+        f = generated_field(objective.loss, order)
+        return lambda params, h: f(params, h, *coefficients)
+
+    return field
+
+
+def _gr_field(objective, order, gamma):
+    """GR is GD on L̃ = L + (γ/2)‖∇L‖² (γ held fixed): GD's generated field on L̃."""
+    return generated.gd_field(lambda p: gr_objective(objective, p, gamma), order)
+
+
 class BEAField(ModifiedField):
     """Generated modified field f_h = Σ_τ C(τ) F(τ) of a one-step method, truncated after h^order.
 
@@ -62,7 +106,8 @@ class BEAField(ModifiedField):
     time h matches one step of the method up to O(h^(order+2)), so at fixed time T the run and
     the flow differ by O(h^(order+1)).
 
-    ``kind`` and its coefficients (array leaves, sweepable as ``field.gamma`` etc.):
+    ``kind`` (a key of `BEAField.KINDS`) and its coefficients (array leaves, sweepable as
+    ``field.gamma`` etc.):
 
     * ``"gd"``: θ ← θ − h∇L.
     * ``"gr"`` (``gamma``): θ ← θ − h∇L̃, L̃ = L + (γ/2)‖∇L‖²; GD's field on L̃ (γ held fixed).
@@ -83,29 +128,27 @@ class BEAField(ModifiedField):
 
     kind: str = eqx.field(static=True)
     order: int = eqx.field(static=True)
-    gamma: jax.Array | None = hyperparameter(default=None, kw_only=True)
-    eps: jax.Array | None = hyperparameter(default=None, kw_only=True)
-    rho: jax.Array | None = hyperparameter(default=None, kw_only=True)
-    momentum: jax.Array | None = hyperparameter(default=None, kw_only=True)
+    gamma: jax.Array | None = hyperparameter(_validate.nonnegative, default=None, kw_only=True)
+    eps: jax.Array | None = hyperparameter(_validate.positive, default=None, kw_only=True)
+    rho: jax.Array | None = hyperparameter(_validate.nonnegative, default=None, kw_only=True)
+    momentum: jax.Array | None = hyperparameter(_validate.unit_interval, default=None, kw_only=True)
 
-    #: kind -> names of its coefficients, in the order the generated field takes them.
-    KINDS: ClassVar[dict] = {
-        "gd": (),
-        "gr": ("gamma",),
-        "fgr": ("gamma", "eps"),
-        "bgr": ("gamma", "eps"),
-        "sam": ("rho",),
-        "extragradient": (),
-        "heavy_ball": ("momentum",),
+    #: kind -> its coefficients and its generated field (a `_Kind`).
+    KINDS: ClassVar[dict[str, _Kind]] = {
+        "gd": _Kind((), _on_loss(generated.gd_field)),
+        "gr": _Kind(("gamma",), _gr_field),
+        "fgr": _Kind(("gamma", "eps"), _on_loss(generated.fgr_field)),
+        "bgr": _Kind(("gamma", "eps"), _on_loss(generated.bgr_field)),
+        "sam": _Kind(("rho",), _on_loss(generated.sam_field)),
+        "extragradient": _Kind((), _on_loss(generated.extragradient_field)),
+        "heavy_ball": _Kind(("momentum",), _on_loss(generated.heavy_ball_field)),
     }
-    _CHECKS: ClassVar[dict] = {"gamma": _validate.nonnegative, "eps": _validate.positive,
-                               "rho": _validate.nonnegative, "momentum": _validate.unit_interval}
 
     def __check_init__(self):
         _validate.one_of("kind", self.kind, self.KINDS)
         _check_order(self.order)
-        needed = self.KINDS[self.kind]
-        for name, check in self._CHECKS.items():
+        needed = self.KINDS[self.kind].coefficients
+        for name in _hyper.declared(type(self)):
             value = getattr(self, name)
             if name in needed and value is None:
                 raise ValueError(f"{name}=None is not allowed for kind={self.kind!r}: "
@@ -114,16 +157,12 @@ class BEAField(ModifiedField):
                 takes = ", ".join(needed) if needed else "no coefficients"
                 raise ValueError(f"{name}={value!r} is not allowed for kind={self.kind!r}: "
                                  f"it takes {takes}")
-            if value is not None:
-                check(name, value)
+        _hyper.check(self)
 
     def __call__(self, objective, params, h):
-        coefficients = [getattr(self, name) for name in self.KINDS[self.kind]]
-        if self.kind == "gr":
-            loss = lambda p: gr_objective(objective, p, self.gamma)  # noqa: E731
-            return generated.gd_field(loss, self.order)(params, h)
-        field = getattr(generated, f"{self.kind}_field")(objective.loss, self.order)
-        return field(params, h, *coefficients)
+        kind = self.KINDS[self.kind]
+        coefficients = [getattr(self, name) for name in kind.coefficients]
+        return kind.field(objective, self.order, *coefficients)(params, h)
 
 
 class SGDField(ModifiedField):
@@ -155,7 +194,10 @@ class HeavyBallField(ModifiedField):
     ``BEAField("heavy_ball", order, momentum=β)``.
     """
 
-    momentum: jax.Array = hyperparameter()
+    momentum: jax.Array = hyperparameter(_validate.unit_interval)
+
+    def __check_init__(self):
+        _hyper.check(self)
 
     def __call__(self, objective, params, h):
         b = self.momentum

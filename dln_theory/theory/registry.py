@@ -25,7 +25,7 @@ class Formula:
         derivation: ``derivations.<module>:<function>`` that proves it.
         statement: the formula, in one line.
         source: paper (arXiv id) or science.md section.
-        variant: which case of a shared implementation (a method of ``pe_terms``, a ``BEAField``
+        variant: which case of a shared implementation (the row of the A/B table, a ``BEAField``
             kind); empty when the implementation is the formula itself.
     """
 
@@ -82,13 +82,14 @@ _ENTRIES = [
             "u'² − v'² = [(1 − ηB)² − η²A²](u² − v²)", _S3),
     Formula("alpha_inf2_gd", _EFF + "alpha_inf2_gd", "dln_theory.derivations.alpha_identity:step_factor",
             "α_∞² = α² Π_k (1 − η² g_k²)  (A = g, B = 0 each step)", _S3),
-    *(Formula(f"pe_terms_{m}", _EFF + "pe_terms", "dln_theory.derivations.alpha_identity:pe_table", st, _S3, m)
-      for m, st in (("gd", "A = g, B = 0"),
-                    ("sgd", "A = minibatch g, B = 0"),
-                    ("gr", "A = g + γK(g⊙(u²+v²)), B = γg²"),
-                    ("fgr", "A = (1 − γ/ε)g + (γ/ε)g⁺, B = γ g⊙g⁺"),
-                    ("bgr", "A = (1 + γ/ε)g − (γ/ε)g⁻, B = γ g⊙g⁻"),
-                    ("sam", "A = g⁺ (ε = ρ), B = ρ g⊙g⁺  (unnormalized SAM)"))),
+    *(Formula(f"pe_terms_{m}", _EFF + f"pe_terms_{fn}", "dln_theory.derivations.alpha_identity:pe_table", st,
+              _S3, m)
+      for m, fn, st in (("gd", "gd", "A = g, B = 0"),
+                        ("sgd", "gd", "A = minibatch g, B = 0"),
+                        ("gr", "gr", "A = g + γK(g⊙(u²+v²)), B = γg²"),
+                        ("fgr", "fgr", "A = (1 − γ/ε)g + (γ/ε)g⁺, B = γ g⊙g⁺"),
+                        ("bgr", "bgr", "A = (1 + γ/ε)g − (γ/ε)g⁻, B = γ g⊙g⁻"),
+                        ("sam", "sam", "A = g⁺ (ε = ρ), B = ρ g⊙g⁺  (unnormalized SAM)"))),
     Formula("gd_modified_loss", _MOD + "gd_modified_loss",
             "dln_theory.derivations.modified_equations:modified_field",
             "L̃ = L + (h/4)‖∇L‖²  (GD, first order)", "Barrett & Dherin arXiv:2009.11162 Thm 3.1"),
@@ -119,6 +120,8 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in _ENTRIES}
 NOT_DERIVED: dict[str, str] = {
     _EFF + "gain": "definition ‖Gain‖₁ = Σ ln(α²/α_∞²) (Even et al.), no formula to prove",
     _MOD + "gd_field": "selects gd_modified_loss (order ≤ 1) or BEAField('gd') (orders 2, 3)",
+    _MOD + "gr_objective": "definition L + (γ/2)‖∇L‖² of the GR objective (Karakida et al.); its modified "
+                           "field is registered as BEAField_gr",
 }
 
 #: Modules whose public functions and classes must be registered or listed in NOT_DERIVED.
