@@ -23,7 +23,7 @@ import numpy as np
 
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
 _DEFECTS: dict[str, dict[str, tuple[str, Mapping]]] = {}
-_MODULES = ("gd", "methods", "derived", "values")
+_MODULES = ("gd", "methods", "derived", "values", "saddle")
 
 
 @dataclass(frozen=True)
