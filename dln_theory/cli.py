@@ -30,7 +30,8 @@ def _writable_dir(path, option: str) -> Path:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        raise ValueError(f"{option} {path}: cannot create the folder ({err.strerror or err})") from None
+        reason = err.strerror or err
+        raise ValueError(f"{option} {path}: cannot create the folder ({reason})") from None
     if not os.access(folder, os.W_OK):
         raise ValueError(f"{option} {path}: the folder is not writable")
     return folder
@@ -158,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="+", help="'list', 'all' or figure names")
     p.add_argument("--quick", action="store_true", help="small grids (seconds per figure)")
     p.add_argument("--out", metavar="DIR",
-                   help="output folder (default: ./figures, or a new temporary folder with --quick)")
+                   help="output folder (default: ./figures; with --quick a new temporary folder)")
     p.set_defaults(run=_figures)
 
     p = sub.add_parser("bench", help="speed benchmarks against NumPy / SciPy baselines")
