@@ -1,0 +1,229 @@
+"""Fast closed-form checks of the theory formulas: the test set of ``make mutants``.
+
+Each test takes well under a second (also with ``JAX_DISABLE_JIT=1``, as the mutation run uses)
+and compares a formula of ``dln_theory.theory`` with a value that the mathematics fixes:
+a textbook formula evaluated in NumPy or mpmath, a Legendre/KKT condition, a known limit.
+Tolerances: 1e-12 relative where both sides are direct float64 evaluations of the same
+closed form (a few ulps of rounding per operation); looser ones are justified where they occur.
+"""
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+
+from dln_theory import PE, PW
+from dln_theory.theory import interpolators, potentials
+
+RTOL = 1e-12
+BETA = np.array([-2.5, -0.3, 0.0, 1e-3, 0.7, 4.0])
+ALPHA = np.array([0.2, 0.5, 1.0, 0.1, 0.3, 2.0])
+
+
+def _psi(beta, alpha):
+    """ψ_α(β) = ½ Σ (β asinh(β/α²) − √(β² + α⁴) + α²), mpmath at 30 digits."""
+    mpmath.mp.dps = 30
+    return float(sum(0.5 * (b * mpmath.asinh(b / a**2) - mpmath.sqrt(b**2 + a**4) + a**2)
+                     for b, a in zip(map(mpmath.mpf, beta), map(mpmath.mpf, alpha))))
+
+
+def _woodworth(beta, alpha):
+    """Q_α(β) = Σ α² q(β/α²), q(z) = 2 − √(4 + z²) + z asinh(z/2), mpmath at 30 digits."""
+    mpmath.mp.dps = 30
+    out = 0
+    for b, a in zip(map(mpmath.mpf, beta), map(mpmath.mpf, alpha)):
+        z = b / a**2
+        out += a**2 * (2 - mpmath.sqrt(4 + z**2) + z * mpmath.asinh(z / 2))
+    return float(out)
+
+
+def _h(z, depth):
+    """h_D(z) = (1 − z)^{−p} − (1 + z)^{−p}, p = D/(D − 2), mpmath at 40 digits (no cancellation)."""
+    mpmath.mp.dps = 40
+    p = mpmath.mpf(depth) / (depth - 2)
+    one = lambda s: float((1 - s) ** (-p) - (1 + s) ** (-p))  # noqa: E731
+    return np.vectorize(lambda s: one(mpmath.mpf(float(s))))(z)
+
+
+def _q_depth(b, depth):
+    """q_D(b) = b z − H_D(z) + H_D(0), z = h_D^{-1}(b) (Legendre transform), by bisection."""
+    p = depth / (depth - 2)
+    z = brentq(lambda s: float(_h(s, depth)) - b, -1 + 1e-15, 1 - 1e-15, xtol=1e-15, rtol=1e-15)
+    H = lambda s: ((1 - s) ** (1 - p) + (1 + s) ** (1 - p)) / (p - 1)  # noqa: E731
+    return b * z - H(z) + H(0.0)
+
+
+# --- potentials -------------------------------------------------------------------------------
+
+def test_hyperbolic_entropy_closed_form_and_gradient():
+    assert float(potentials.hyperbolic_entropy(BETA, ALPHA)) == pytest.approx(_psi(BETA, ALPHA),
+                                                                             rel=RTOL)
+    grad = jax.grad(lambda b: potentials.hyperbolic_entropy(b, ALPHA))(jnp.asarray(BETA))
+    np.testing.assert_allclose(grad, 0.5 * np.arcsinh(BETA / ALPHA**2), rtol=RTOL, atol=1e-15)
+    assert float(potentials.hyperbolic_entropy(np.zeros(3), 0.4)) == 0.0  # ψ_α(0) = 0
+
+
+def test_hyperbolic_entropy_scalar_alpha_and_batch_axis():
+    betas = np.stack([BETA, -BETA])
+    got = potentials.hyperbolic_entropy(betas, 0.3)
+    assert got.shape == (2,)
+    want = _psi(BETA, np.full(BETA.shape, 0.3))
+    np.testing.assert_allclose(got, [want, want], rtol=RTOL)  # ψ is even in β
+
+
+def test_woodworth_q_closed_form_and_twice_psi():
+    assert float(potentials.woodworth_q(BETA, ALPHA)) == pytest.approx(_woodworth(BETA, ALPHA),
+                                                                       rel=RTOL)
+    # Q_{α_W} = 2 ψ_{α_E}, α_E = √2 α_W (Woodworth vs Even conventions).
+    assert float(potentials.woodworth_q(BETA, ALPHA)) == pytest.approx(
+        2 * _psi(BETA, np.sqrt(2) * ALPHA), rel=RTOL)
+    grad = jax.grad(lambda b: potentials.woodworth_q(b, ALPHA))(jnp.asarray(BETA))
+    np.testing.assert_allclose(grad, np.arcsinh(BETA / (2 * ALPHA**2)), rtol=RTOL, atol=1e-15)
+
+
+@pytest.mark.parametrize("bad", [dict(alpha=-1.0), dict(alpha=0.0), dict(beta=[np.nan]),
+                                 dict(alpha=np.ones(4))])
+def test_potentials_refuse_bad_inputs(bad):
+    beta, alpha = bad.get("beta", BETA), bad.get("alpha", ALPHA)
+    for fn in (potentials.hyperbolic_entropy, potentials.woodworth_q):
+        with pytest.raises(ValueError):
+            fn(beta, alpha)
+    with pytest.raises(ValueError):
+        potentials.depth_potential(beta, alpha, 3)
+
+
+@pytest.mark.parametrize("depth", [3, 4, 7])
+def test_depth_link_closed_form_and_inverse(depth):
+    z = np.array([-0.999, -0.6, -1e-4, 0.0, 0.3, 0.5, 0.9, 0.9999])
+    np.testing.assert_allclose(potentials.depth_link(z, depth), _h(z, depth), rtol=1e-11, atol=0)
+    b = np.array([-1e6, -40.0, -1.0, -1e-9, 0.0, 1e-3, 0.5, 7.0, 3e4])
+    z_back = np.asarray(potentials.depth_link_inverse(b, depth))
+    assert np.all(np.abs(z_back) < 1) and np.all(np.sign(z_back) == np.sign(b))
+    # h_D(h_D^{-1}(b)) = b: h_D has relative condition number ≤ ~2p/(1 − |z|) near |z| → 1,
+    # so 1e-9 relative covers the 1e6 end; the interior is at 1e-12.
+    np.testing.assert_allclose(_h(z_back, depth), b, rtol=1e-9, atol=1e-300)
+    inner = np.abs(b) < 100
+    np.testing.assert_allclose(_h(z_back[inner], depth), b[inner], rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize("depth", [3, 5])
+def test_depth_potential_legendre_form_and_gradient(depth):
+    beta, alpha = np.array([-3.0, -0.2, 0.0, 0.05, 1.5]), np.array([0.7, 1.2, 0.5, 0.9, 1.1])
+    scale = alpha**depth
+    want = sum(s * _q_depth(b / s, depth) for b, s in zip(beta, scale))
+    # brentq resolves z to 1e-15, q_D is stationary in z (q_D' = h_D^{-1}), so 1e-12 holds.
+    assert float(potentials.depth_potential(beta, alpha, depth)) == pytest.approx(want, rel=1e-12)
+    grad = jax.grad(lambda b: potentials.depth_potential(b, alpha, depth))(jnp.asarray(beta))
+    np.testing.assert_allclose(grad, potentials.depth_link_inverse(beta / scale, depth), rtol=RTOL)
+
+
+@pytest.mark.parametrize("bad", [dict(z=1.0), dict(z=-1.5), dict(depth=2), dict(depth=2.5)])
+def test_depth_link_refuses_bad_inputs(bad):
+    with pytest.raises((ValueError, TypeError)):
+        potentials.depth_link(bad.get("z", 0.5), bad.get("depth", 3))
+    if "depth" in bad:
+        with pytest.raises((ValueError, TypeError)):
+            potentials.depth_link_inverse(0.5, bad["depth"])
+
+
+@pytest.mark.parametrize("x", [-0.5, -5e-3, -1e-5, 2e-6, 9e-3, 0.011, 0.3])
+def test_bregman_helpers_without_cancellation(x):
+    mpmath.mp.dps = 40
+    X = mpmath.mpf(x)
+    want = float(mpmath.expm1(X) - X)
+    assert float(potentials._exp_bregman(jnp.asarray(x))) == pytest.approx(want, rel=1e-13)
+    k = -1.5  # (1 + r)^k − 1 − k r with k = 1 − p < 0
+    want = float((1 + X) ** k - 1 - k * X)
+    got = potentials._pow_bregman(jnp.log1p(jnp.asarray(x)), jnp.asarray(x), k)
+    assert float(got) == pytest.approx(want, rel=1e-13)
+
+
+# --- interpolators ----------------------------------------------------------------------------
+
+RNG = np.random.default_rng(7)
+X = RNG.standard_normal((3, 6))
+BETA_STAR = np.array([1.5, 0.0, -0.8, 0.0, 0.0, 0.0])
+Y = X @ BETA_STAR
+
+
+def _null_projector(X):
+    return np.eye(X.shape[1]) - np.linalg.pinv(X) @ X
+
+
+def test_min_l2_is_the_pseudoinverse_solution():
+    np.testing.assert_allclose(interpolators.min_l2_interpolant(X, Y), np.linalg.pinv(X) @ Y,
+                               rtol=1e-12, atol=1e-13)
+
+
+def test_min_l1_satisfies_the_lp_optimality_conditions():
+    beta = interpolators.min_l1_interpolant(X, Y)
+    np.testing.assert_allclose(X @ beta, Y, atol=1e-9)  # HiGHS feasibility tolerance 1e-10
+    # No feasible direction in null(X) decreases ‖β‖₁: compare with a dense set of them.
+    null = np.linalg.svd(X)[2][3:]
+    dirs = RNG.standard_normal((400, 3)) @ null
+    l1 = np.abs(beta).sum()
+    assert np.all(np.abs(beta + 1e-3 * dirs).sum(axis=1) >= l1 - 1e-9)
+    assert l1 <= np.abs(BETA_STAR).sum() + 1e-9
+
+
+@pytest.mark.parametrize("model,grad_potential", [
+    (PE(), lambda b, a: 0.5 * np.arcsinh(b / a**2)),
+    (PW(2), lambda b, a: np.arcsinh(b / (2 * a**2))),
+    # depth 3, per-coordinate α: argmin Σ α_i² q_D(β_i/α_i^D), gradient α^{2−D} h_D^{-1}(β/α^D)
+    (PW(3), lambda b, a: np.asarray(potentials.depth_link_inverse(b / a**3, 3)) / a),
+])
+def test_min_potential_interpolant_kkt(model, grad_potential):
+    # argmin_{Xβ=y} Φ(β) ⇔ Xβ = y and ∇Φ(β) ∈ range(Xᵀ), i.e. P_null ∇Φ(β) = 0.
+    alpha = np.array([0.3, 0.5, 0.2, 0.4, 0.6, 0.25])
+    sol = interpolators.min_potential_interpolant(X, Y, alpha, model, full_output=True)
+    beta = np.asarray(sol.beta)
+    np.testing.assert_allclose(X @ beta, Y, atol=1e-12)
+    assert float(sol.residual) <= 1e-12 and int(sol.iterations) > 0
+    assert float(sol.decrement) < 1e-12
+    scale = 1.0 if model.depth == 2 else np.abs(grad_potential(beta, alpha)).max()
+    np.testing.assert_allclose(_null_projector(X) @ grad_potential(beta, alpha) / scale, 0,
+                               atol=1e-9)  # ν from Newton to ~1e-12, P_null conditioned O(1)
+
+
+def test_min_potential_interpolant_tilt():
+    # With tilt z0: ∇ψ_α(β) − ½ z0 ∈ range(Xᵀ) (β = α² sinh(Xᵀν + z0)).
+    alpha, z0 = 0.4, np.array([0.3, -0.2, 0.0, 0.5, 0.1, -0.4])
+    beta = np.asarray(interpolators.min_potential_interpolant(X, Y, alpha, z0=z0))
+    np.testing.assert_allclose(X @ beta, Y, atol=1e-12)
+    np.testing.assert_allclose(_null_projector(X) @ (np.arcsinh(beta / alpha**2) - z0), 0,
+                               atol=1e-9)
+
+
+def test_min_potential_interpolant_limits():
+    # α → ∞: min-ℓ2 (the potential is ‖β‖²/(4α²) + O(α⁻⁶)); α → 0: min-ℓ1 (error O(1/ln(1/α))).
+    big = interpolators.min_potential_interpolant_np(X, Y, 1e3)
+    np.testing.assert_allclose(big, interpolators.min_l2_interpolant(X, Y), atol=1e-8)
+    small = interpolators.min_potential_interpolant_np(X, Y, 1e-8)
+    l1 = interpolators.min_l1_interpolant(X, Y)
+    assert np.abs(small - l1).max() < 0.1 * np.abs(l1).max()
+    assert isinstance(big, np.ndarray)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(X=np.ones((4, 3)), y=np.ones(4)), "n <= d"),
+    (dict(model=PW(3), z0=0.1), "z0 is not allowed"),
+    (dict(tol=-1.0), "tol"),
+    (dict(max_iter=0), "max_iter"),
+    (dict(alpha=-0.1), "alpha"),
+])
+def test_min_potential_interpolant_refuses(kwargs, match):
+    args = dict(X=X, y=Y, alpha=0.3)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        interpolators.min_potential_interpolant(args.pop("X"), args.pop("y"), args.pop("alpha"),
+                                                **args)
+
+
+def test_min_potential_interpolant_max_iter_caps_newton():
+    sol = interpolators.min_potential_interpolant(X, Y, 1e-3, max_iter=2, full_output=True)
+    # Stopped after 2 Newton steps far from the optimum (λ² ≫ 0); the closing β-space step
+    # still restores Xβ = y.
+    assert int(sol.iterations) == 2 and float(sol.decrement) > 1.0
+    np.testing.assert_allclose(X @ np.asarray(sol.beta), Y, atol=1e-12)
