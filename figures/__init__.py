@@ -2,8 +2,11 @@
 
 Every figure module ``figures/<name>.py`` has a frozen dataclass ``Config`` (``FULL`` and
 ``QUICK`` instances), ``compute(config, cache_dir=None) -> results`` (sweeps cached on disk, so
-a second run only replots), ``plot(results) -> Figure``, ``check(results) -> (passed, message)``
-(a quantitative theory-vs-simulation check) and ``main(quick=False, out=None, cache_dir=None)``.
+a second run only replots), ``plot(results) -> Figure``, ``check(results) -> (passed, message,
+metrics)`` (a quantitative theory-vs-simulation check and the numbers it compared) and
+``main(quick=False, out=None, cache_dir=None)``. `render` writes the figure as PNG and PDF and the
+check as ``<name>.json`` next to it (`dln_theory.figures.metrics`); the README's figure table is
+generated from those files (`dln_theory.figures.readme`).
 
     from dln_theory.figures import run
     run(["kernel_rich"], quick=True, out="/tmp/figs")
@@ -27,6 +30,7 @@ NAMES = (
     "phase",
     "flooding",
     "deepnet",
+    "saddle_to_saddle",
 )
 
 #: Default output folder of full runs, relative to the current working directory: run at the
@@ -64,15 +68,22 @@ def default_out(quick: bool) -> Path:
 
 
 def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bool, str, list[Path]]:
-    """Compute, plot, save and check one figure; return (passed, check message, written paths)."""
+    """Compute, plot, save and check one figure; return (passed, check message, written paths).
+
+    The written paths are the PNG, the PDF and the check's metrics ``<name>.json``.
+    """
     from dln_theory import plotting
+
+    from . import metrics
 
     module = FIGURES[name]
     config = module.QUICK if quick else module.FULL
     results = module.compute(config, cache_dir=cache_dir)
+    folder = Path(out if out is not None else default_out(quick))
     with plotting.style():
-        paths = plotting.save(module.plot(results), Path(out if out is not None else default_out(quick)) / name)
-    passed, message = module.check(results)
+        paths = plotting.save(module.plot(results), folder / name)
+    passed, message, values = module.check(results)
+    paths.append(metrics.save(folder / f"{name}.json", metrics.record(name, quick, passed, message, values)))
     return bool(passed), message, paths
 
 

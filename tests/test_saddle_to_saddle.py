@@ -114,3 +114,39 @@ def test_bad_inputs_named():
         accelerated_flow(X, y, 10.0, [2.0, 1.0])
     with pytest.raises(ValueError, match="eta"):
         accelerated_gd(X, y, 10.0, 0.0, 1.0)
+
+
+@pytest.fixture(scope="module")
+def figure_results(tmp_path_factory):
+    from dln_theory.figures import saddle_to_saddle as fig
+
+    results = fig.compute(fig.QUICK, cache_dir=tmp_path_factory.mktemp("s2s-cache"))
+    passed, message, _ = fig.check(results)
+    assert passed, message
+    return fig, results
+
+
+@pytest.mark.negative
+def test_figure_check_fails_with_pw_time_units(figure_results):
+    """Defect: limit times in units of ln(1/α_W) = ln(1/α²)/2-style P-W time (×2): the check fails."""
+    import copy
+
+    fig, results = figure_results
+    damaged = copy.deepcopy(results)
+    damaged["limit"]["times"] = 2 * damaged["limit"]["times"]
+    assert not fig.check(damaged)[0]
+
+
+@pytest.mark.negative
+def test_figure_check_fails_with_the_kernel_saddles(figure_results):
+    """Defect: saddles replaced by min-ℓ2 of the active support (no sign constraints): plateaus fail."""
+    import copy
+
+    fig, results = figure_results
+    damaged = copy.deepcopy(results)
+    X, y = fig._data(fig.QUICK)
+    for k, s in enumerate(damaged["limit"]["s"]):
+        on = np.abs(s) == 1
+        if on.any():
+            damaged["limit"]["betas"][k][on] = np.linalg.lstsq(X[:, on], y, rcond=None)[0]
+    assert not fig.check(damaged)[0]
