@@ -1,4 +1,4 @@
-"""Input checks that run before any compilation and name the parameter, the value and what is allowed.
+"""Input checks run before any compilation; each names the parameter, its value and what is allowed.
 
 Every check works on concrete values only: NumPy, no JAX operation, so that a refused input never
 reaches tracing or XLA compilation. Values that are being traced (a public function called inside
@@ -16,7 +16,7 @@ import numpy as np
 
 
 class InputTypeError(TypeError, ValueError):
-    """A value of the wrong kind; also a ``ValueError``, so ``except ValueError`` catches every input error."""
+    """A value of the wrong kind; also a ``ValueError``, which catches every input error."""
 
 
 def is_traced(value) -> bool:
@@ -46,7 +46,9 @@ def real_array(name, value):
 
 def _check_dtype(name, dtype):
     if np.dtype(dtype).kind not in "biuf" and not jnp.issubdtype(dtype, jnp.floating):  # bfloat16 …
-        raise InputTypeError(f"{name} has dtype {dtype}: {name} must be real (float, integer or bool)")
+        raise InputTypeError(
+            f"{name} has dtype {dtype}: {name} must be real (float, integer or bool)"
+        )
 
 
 def all_finite(name, arr) -> None:
@@ -63,22 +65,27 @@ def all_finite(name, arr) -> None:
 def shape_is(name, arr, shape, described=None) -> None:
     """Require ``arr.shape == shape``; ``described`` says it in symbols, e.g. ``"(n,) = (5,)"``."""
     if tuple(np.shape(arr)) != tuple(shape):
-        raise ValueError(f"{name} has shape {tuple(np.shape(arr))}: {name} must have shape {described or tuple(shape)}")
+        allowed = described or tuple(shape)
+        raise ValueError(f"{name} has shape {tuple(np.shape(arr))}: "
+                         f"{name} must have shape {allowed}")
 
 
 def scalar_or_vector(name, arr, d: int) -> None:
     """Require a scalar or a vector of shape (d,)."""
     if np.ndim(arr) != 0 and tuple(np.shape(arr)) != (d,):
         raise ValueError(
-            f"{name} has shape {tuple(np.shape(arr))}: {name} must be a scalar or of shape (d,) = ({d},)"
+            f"{name} has shape {tuple(np.shape(arr))}: "
+            f"{name} must be a scalar or of shape (d,) = ({d},)"
         )
 
 
 def data(X, y, x_name="X", y_name="y"):
-    """Training data: X real and finite of shape (n, d) with n, d ≥ 1, y of shape (n,); as float arrays."""
+    """Training data: X real, finite, shape (n, d), n, d ≥ 1; y of shape (n,); as float arrays."""
     X, y = real_array(x_name, X), real_array(y_name, y)
     if X.ndim != 2 or 0 in X.shape:
-        raise ValueError(f"{x_name} has shape {X.shape}: {x_name} must be a 2-D array of shape (n, d), n, d >= 1")
+        raise ValueError(
+            f"{x_name} has shape {X.shape}: {x_name} must be a 2-D array of shape (n, d), n, d >= 1"
+        )
     shape_is(y_name, y, (X.shape[0],), f"(n,) = ({X.shape[0]},) to match {x_name}")
     all_finite(x_name, X)
     all_finite(y_name, y)
@@ -147,8 +154,8 @@ def integer_at_least(name, value, low) -> int:
     """Require an integer (Python or NumPy) >= ``low``; return it as a Python ``int``."""
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise InputTypeError(
-            f"{name}={value!r} is not allowed: {name} must be an integer >= {low} (int or NumPy integer), "
-            f"not {type(value).__name__}"
+            f"{name}={value!r} is not allowed: {name} must be an integer >= {low} "
+            f"(int or NumPy integer), not {type(value).__name__}"
         )
     if value < low:
         raise ValueError(f"{name}={value!r} is not allowed: {name} must be an integer >= {low}")
@@ -165,7 +172,9 @@ def flag(name, value) -> bool:
 def nonempty_mapping(name, value, hint: str) -> None:
     """Require a dict-like with at least one entry; ``hint`` says what to do instead."""
     if not hasattr(value, "keys") or not hasattr(value, "items"):
-        raise InputTypeError(f"{name}={_short(value)} is not allowed: {name} must be a dict of axis name -> values")
+        raise InputTypeError(
+            f"{name}={_short(value)} is not allowed: {name} must be a dict of axis name -> values"
+        )
     if len(value) == 0:
         raise ValueError(f"{name}={{}} is not allowed: {hint}")
 
@@ -180,8 +189,8 @@ def scalar_leaves(module) -> None:
         if isinstance(leaf, np.ndarray | jax.Array) and not is_traced(leaf) and np.ndim(leaf) != 0:
             field = jax.tree_util.keystr(path).lstrip(".")
             raise ValueError(
-                f"{field} has shape {tuple(np.shape(leaf))}: {field} of {type(module).__name__} must be a scalar; "
-                f"to run several values use sweep(..., grid={{{field!r}: [...]}})"
+                f"{field} has shape {tuple(np.shape(leaf))}: {field} of {type(module).__name__} "
+                f"must be a scalar; to run several values use sweep(..., grid={{{field!r}: [...]}})"
             )
 
 
@@ -208,7 +217,7 @@ def _show(arr):
 
 
 def run_length(n_steps, save_every, loss_tol, divergence_bound):
-    """The run-length arguments of `simulate`/`sweep`: integers returned as ``int``, tolerances scalars.
+    """Run-length arguments of `simulate`/`sweep`: integers returned as ``int``, tolerances scalars.
 
     ``n_steps`` fixes the length of a ``lax.scan``, so a NumPy integer must become a Python ``int``
     here (traced, it would fail inside JAX).

@@ -42,7 +42,7 @@ class Model(eqx.Module):
         raise NotImplementedError
 
     def alpha_e2(self, alpha) -> jax.Array:
-        """α_E²: the squared scale of the P-E network that equals this one at init scale α (depth 2).
+        """α_E²: squared scale of the P-E network equal to this one at init scale α (depth 2).
 
         The implicit-bias potential of gradient flow is ψ_{α_E} (Pesme et al. arXiv:2106.09524),
         and Q_{α_W} = 2ψ_{α_E} for P-W (Woodworth et al. arXiv:2002.09277).
@@ -115,7 +115,9 @@ class PW(Model):
     def alpha_e2(self, alpha):
         """2α²: w±(0) = α_W gives u(0) = 2α_W = √2·α_E (science.md §1); depth 2 only."""
         if self.depth != 2:
-            raise ValueError(f"depth={self.depth} is not allowed here: a P-E equivalent exists at depth 2 only")
+            raise ValueError(
+                f"depth={self.depth} is not allowed here: a P-E equivalent exists at depth 2 only"
+            )
         return 2.0 * alpha**2
 
 
@@ -125,7 +127,9 @@ def make_model(parametrization: str = "PE", depth: int = 2) -> Model:
     depth = _validate.integer_at_least("depth", depth, 2)
     if parametrization == "PE":
         if depth != 2:
-            raise ValueError(f"depth={depth} is not allowed for parametrization 'PE': use 'PW' for depth > 2")
+            raise ValueError(
+                f"depth={depth} is not allowed for parametrization 'PE': use 'PW' for depth > 2"
+            )
         return PE()
     return PW(depth)
 

@@ -66,19 +66,25 @@ def _check_arrays(X, y, beta_star, X_test, y_test):
     _validate.shape_is("y", y, batch + (n,), f"(n,) = ({n},) to match X of shape {X.shape}")
     if beta_star is not None:
         beta_star = _validate.real_array("beta_star", beta_star)
-        _validate.shape_is("beta_star", beta_star, batch + (d,), f"(d,) = ({d},) to match X of shape {X.shape}")
+        described = f"(d,) = ({d},) to match X of shape {X.shape}"
+        _validate.shape_is("beta_star", beta_star, batch + (d,), described)
     if (X_test is None) != (y_test is None):
         given = "X_test" if y_test is None else "y_test"
         raise ValueError(f"{given} was given alone: X_test and y_test must be given together")
     if X_test is not None:
-        X_test, y_test = _validate.real_array("X_test", X_test), _validate.real_array("y_test", y_test)
+        X_test = _validate.real_array("X_test", X_test)
+        y_test = _validate.real_array("y_test", y_test)
         if X_test.ndim != X.ndim or X_test.shape[-1] != d:
-            raise ValueError(f"X_test has shape {X_test.shape}: X_test must have shape (m, d) = (m, {d})")
-        _validate.shape_is("y_test", y_test, X_test.shape[:-1], f"(m,) = ({X_test.shape[-2]},) to match X_test")
-    for name, value in (("X", X), ("y", y), ("beta_star", beta_star), ("X_test", X_test), ("y_test", y_test)):
+            raise ValueError(
+                f"X_test has shape {X_test.shape}: X_test must have shape (m, d) = (m, {d})"
+            )
+        described = f"(m,) = ({X_test.shape[-2]},) to match X_test"
+        _validate.shape_is("y_test", y_test, X_test.shape[:-1], described)
+    arrays = {"X": X, "y": y, "beta_star": beta_star, "X_test": X_test, "y_test": y_test}
+    for name, value in arrays.items():
         if value is not None:
             _validate.all_finite(name, value)
-    return X, y, beta_star, X_test, y_test
+    return tuple(arrays.values())
 
 
 def from_data(X, y, beta_star=None, X_test=None, y_test=None) -> Problem:
@@ -115,9 +121,12 @@ class SparseRegression:
 
     def __post_init__(self):
         for name, low in (("n", 1), ("d", 1), ("k", 0), ("n_test", 0)):  # NumPy integers become int
-            object.__setattr__(self, name, _validate.integer_at_least(name, getattr(self, name), low))
+            value = _validate.integer_at_least(name, getattr(self, name), low)
+            object.__setattr__(self, name, value)
         if self.k > self.d:
-            raise ValueError(f"k={self.k} is not allowed: the number of nonzeros must be <= d={self.d}")
+            raise ValueError(
+                f"k={self.k} is not allowed: the number of nonzeros must be <= d={self.d}"
+            )
         _validate.scalar("sigma", self.sigma)
         _validate.nonnegative("sigma", self.sigma)
         object.__setattr__(self, "sigma", float(self.sigma))

@@ -71,7 +71,8 @@ def potential(beta, alpha, model):
     return np.asarray((woodworth_q if isinstance(model, PW) else hyperbolic_entropy)(beta, alpha))
 
 
-CASES = pytest.mark.parametrize("model", [PE(), PW(2), PW(3), PW(4)], ids=["PE", "PW2", "PW3", "PW4"])
+CASES = pytest.mark.parametrize("model", [PE(), PW(2), PW(3), PW(4)],
+                                ids=["PE", "PW2", "PW3", "PW4"])
 
 
 # --- potentials --------------------------------------------------------------------------------

@@ -39,8 +39,8 @@ def simulate(**kwargs):
 
 
 def sweep_(**kwargs):
-    base = dict(method=GD, model=dt.PE(), problem=P, grid={"eta": [0.1, 0.2]}, n_steps=10, alpha=0.1,
-                cache=False, progress=False)
+    base = dict(method=GD, model=dt.PE(), problem=P, grid={"eta": [0.1, 0.2]}, n_steps=10,
+                alpha=0.1, cache=False, progress=False)
     return sweep(**{**base, **kwargs})
 
 
@@ -93,13 +93,19 @@ def depth_link_inverse(**kwargs):
 V, T = ValueError, TypeError
 CASES = [
     # --- the defects of issue [8] -----------------------------------------------------------------
-    (sweep_, dict(grid={}), V, r"grid=\{\} is not allowed: a sweep needs at least one axis.*simulate"),
-    (simulate, dict(method=dt.GD(eta=np.array([0.1, 0.2]))), V, r"^eta has shape \(2,\): eta of GD must be a scalar"),
-    (sweep_, dict(method=dt.GD(eta=np.array([0.1, 0.2]))), V, r"^eta has shape \(2,\).*grid=\{'eta'"),
+    (sweep_, dict(grid={}), V,
+     r"grid=\{\} is not allowed: a sweep needs at least one axis.*simulate"),
+    (simulate, dict(method=dt.GD(eta=np.array([0.1, 0.2]))), V,
+     r"^eta has shape \(2,\): eta of GD must be a scalar"),
+    (sweep_, dict(method=dt.GD(eta=np.array([0.1, 0.2]))), V,
+     r"^eta has shape \(2,\).*grid=\{'eta'"),
     (problem, dict(y=Y0[:4]), V, r"^y has shape \(4,\): y must have shape \(n,\) = \(5,\)"),
-    (simulate, dict(params0=np.ones((2, 5))), V, r"^params0 has shape \(2, 5\): params0 must have shape \(2, d\) = \(2, 8\)"),
-    (simulate, dict(params0=np.ones((3, D))), V, r"^params0 has shape \(3, 8\): params0 must have shape \(2, d\)"),
-    (problem, dict(X=with_nan(X0, 1 * D + 2)), V, r"^X contains 1 NaN and 0 infinite entries \(first at index \(1, 2\)\)"),
+    (simulate, dict(params0=np.ones((2, 5))), V,
+     r"^params0 has shape \(2, 5\): params0 must have shape \(2, d\) = \(2, 8\)"),
+    (simulate, dict(params0=np.ones((3, D))), V,
+     r"^params0 has shape \(3, 8\): params0 must have shape \(2, d\)"),
+    (problem, dict(X=with_nan(X0, 1 * D + 2)), V,
+     r"^X contains 1 NaN and 0 infinite entries \(first at index \(1, 2\)\)"),
     (interpolant, dict(y=with_nan(Y0)), V, r"^y contains 1 NaN .*: y must be finite"),
     (problem, dict(X=X0 + 1j), T, r"^X has dtype complex128: X must be real"),
     (from_data, dict(X=X0 + 1j), T, r"^X has dtype complex128: X must be real"),
@@ -116,48 +122,64 @@ CASES = [
     (simulate, dict(alpha=-0.1), V, r"^alpha=-0.1 is not allowed"),
     (simulate, dict(alpha=np.nan), V, r"^alpha=nan is not allowed"),
     (simulate, dict(alpha=np.inf), V, r"^alpha=inf is not allowed"),
-    (simulate, dict(alpha=np.ones(3)), V, r"^alpha has shape \(3,\): alpha must be a scalar or of shape \(d,\) = \(8,\)"),
+    (simulate, dict(alpha=np.ones(3)), V,
+     r"^alpha has shape \(3,\): alpha must be a scalar or of shape \(d,\) = \(8,\)"),
     (simulate, dict(alpha=0.1 + 0j), T, r"^alpha has dtype complex128: alpha must be real"),
     (simulate, dict(alpha="0.1"), T, r"^alpha has dtype <U3: alpha must be real"),
     (simulate, dict(params0=with_nan(np.ones((2, D)))), V, r"^params0 contains 1 NaN"),
     (simulate, dict(params0=np.ones((2, D)) + 0j), T, r"^params0 has dtype complex128"),
     (simulate, dict(params0=[[1.0, 2.0], [3.0]]), T, r"^params0 is a ragged sequence"),
-    (simulate, dict(loss_tol=-1.0), V, r"^loss_tol=-1.0 is not allowed: loss_tol must be finite and >= 0"),
-    (simulate, dict(loss_tol=np.zeros(2)), V, r"^loss_tol has shape \(2,\): loss_tol must be a scalar"),
+    (simulate, dict(loss_tol=-1.0), V,
+     r"^loss_tol=-1.0 is not allowed: loss_tol must be finite and >= 0"),
+    (simulate, dict(loss_tol=np.zeros(2)), V,
+     r"^loss_tol has shape \(2,\): loss_tol must be a scalar"),
     (simulate, dict(divergence_bound=0.0), V, r"^divergence_bound=0.0 is not allowed"),
     (simulate, dict(precision="float16"), V, r"^precision='float16' is not allowed: choose one of"),
     (simulate, dict(method="adam"), V, r"^method='adam' is not allowed: pass a dln_theory method"),
     (simulate, dict(model="PE"), V, r"^model='PE' is not allowed: pass a parametrization"),
-    (simulate, dict(problem=SPEC), V, r"^problem=SparseRegression.* is not allowed: pass a Problem"),
-    (simulate, dict(method=dt.GR(0.1, gamma=np.array([0.1, 0.2]))), V, r"^gamma has shape \(2,\): gamma of GR must be a scalar"),
+    (simulate, dict(problem=SPEC), V,
+     r"^problem=SparseRegression.* is not allowed: pass a Problem"),
+    (simulate, dict(method=dt.GR(0.1, gamma=np.array([0.1, 0.2]))), V,
+     r"^gamma has shape \(2,\): gamma of GR must be a scalar"),
     (simulate, dict(method=dt.SGD(0.1, batch_size=9)), V, r"batch_size=9"),
     # --- sweep ------------------------------------------------------------------------------------
     (sweep_, dict(grid=[0.1, 0.2]), T, r"^grid=\[0.1, 0.2\] is not allowed: grid must be a dict"),
-    (sweep_, dict(grid={"eta": []}), V, r"^grid axis 'eta' has shape \(0,\): it must be a non-empty 1-D list"),
+    (sweep_, dict(grid={"eta": []}), V,
+     r"^grid axis 'eta' has shape \(0,\): it must be a non-empty 1-D list"),
     (sweep_, dict(grid={"eta": [[0.1, 0.2]]}), V, r"^grid axis 'eta' has shape \(1, 2\)"),
-    (sweep_, dict(grid={"alpha": [0.1, -1.0]}), V, r"^alpha=.* is not allowed: alpha must be finite and > 0"),
-    (sweep_, dict(grid={"gamma": [0.1]}), V, r"^grid axis 'gamma' is not allowed for GD: choose from"),
-    (sweep_, dict(grid={"seed": [0.5]}), V, r"^grid axis 'seed'=.* is not allowed: seeds must be integers"),
-    (sweep_, dict(alpha=None), V, r"^alpha=None is not allowed: give alpha=\.\.\. or a grid axis 'alpha'"),
+    (sweep_, dict(grid={"alpha": [0.1, -1.0]}), V,
+     r"^alpha=.* is not allowed: alpha must be finite and > 0"),
+    (sweep_, dict(grid={"gamma": [0.1]}), V,
+     r"^grid axis 'gamma' is not allowed for GD: choose from"),
+    (sweep_, dict(grid={"seed": [0.5]}), V,
+     r"^grid axis 'seed'=.* is not allowed: seeds must be integers"),
+    (sweep_, dict(alpha=None), V,
+     r"^alpha=None is not allowed: give alpha=\.\.\. or a grid axis 'alpha'"),
     (sweep_, dict(n_steps=np.float64(10)), T, r"^n_steps=.* is not allowed: .*integer"),
     (sweep_, dict(chunk_size=0), V, r"^chunk_size=0 is not allowed"),
     (sweep_, dict(model="PW"), V, r"^model='PW' is not allowed"),
-    # --- Problem and from_data ----------------------------------------------------------------------
+    # --- Problem and from_data --------------------------------------------------------------------
     (problem, dict(y=Y0[:, None]), V, r"^y has shape \(5, 1\): y must have shape \(n,\) = \(5,\)"),
     (problem, dict(X=X0[0]), V, r"^X has shape \(8,\): X must be an array of shape \(n, d\)"),
     (problem, dict(X=np.ones((0, D)), y=np.ones(0)), V, r"^X has shape \(0, 8\): .*n, d >= 1"),
-    (problem, dict(y=np.where(np.arange(N) == 3, np.inf, Y0)), V, r"^y contains 0 NaN and 1 infinite entries \(first at index \(3,\)\)"),
+    (problem, dict(y=np.where(np.arange(N) == 3, np.inf, Y0)), V,
+     r"^y contains 0 NaN and 1 infinite entries \(first at index \(3,\)\)"),
     (problem, dict(y=Y0.astype(str)), T, r"^y has dtype <U\d+: y must be real"),
-    (problem, dict(beta_star=np.ones(3)), V, r"^beta_star has shape \(3,\): beta_star must have shape \(d,\) = \(8,\)"),
+    (problem, dict(beta_star=np.ones(3)), V,
+     r"^beta_star has shape \(3,\): beta_star must have shape \(d,\) = \(8,\)"),
     (problem, dict(beta_star=with_nan(np.ones(D))), V, r"^beta_star contains 1 NaN"),
-    (problem, dict(X_test=X0), V, r"^X_test was given alone: X_test and y_test must be given together"),
-    (problem, dict(X_test=X0[:, :3], y_test=Y0), V, r"^X_test has shape \(5, 3\): X_test must have shape \(m, d\) = \(m, 8\)"),
-    (problem, dict(X_test=X0, y_test=Y0[:2]), V, r"^y_test has shape \(2,\): y_test must have shape \(m,\) = \(5,\)"),
+    (problem, dict(X_test=X0), V,
+     r"^X_test was given alone: X_test and y_test must be given together"),
+    (problem, dict(X_test=X0[:, :3], y_test=Y0), V,
+     r"^X_test has shape \(5, 3\): X_test must have shape \(m, d\) = \(m, 8\)"),
+    (problem, dict(X_test=X0, y_test=Y0[:2]), V,
+     r"^y_test has shape \(2,\): y_test must have shape \(m,\) = \(5,\)"),
     (from_data, dict(X=[[1.0, 2.0], [3.0]]), T, r"^X is a ragged sequence"),
-    (from_data, dict(X=X0[None], y=Y0[None]), V, r"^X has shape \(1, 5, 8\): X must be a 2-D array"),
+    (from_data, dict(X=X0[None], y=Y0[None]), V,
+     r"^X has shape \(1, 5, 8\): X must be a 2-D array"),
     (from_data, dict(y=with_nan(Y0)), V, r"^y contains 1 NaN"),
     (from_data, dict(X=X0.astype(object)), T, r"^X has dtype object: X must be real"),
-    # --- SparseRegression ---------------------------------------------------------------------------
+    # --- SparseRegression -------------------------------------------------------------------------
     (spec, dict(n=0), V, r"^n=0 is not allowed: n must be an integer >= 1"),
     (spec, dict(d=8.0), T, r"^d=8.0 is not allowed: d must be an integer"),
     (spec, dict(k=9), V, r"^k=9 is not allowed: the number of nonzeros must be <= d=8"),
@@ -165,43 +187,57 @@ CASES = [
     (spec, dict(sigma=[0.1, 0.2]), V, r"^sigma has shape \(2,\): sigma must be a scalar"),
     (spec, dict(n_test=-1), V, r"^n_test=-1 is not allowed"),
     (spec, dict(beta_dist="laplace"), V, r"^beta_dist='laplace' is not allowed: choose one of"),
-    # --- models -------------------------------------------------------------------------------------
+    # --- models -----------------------------------------------------------------------------------
     (dt.PW, dict(depth=1), V, r"^depth=1 is not allowed: depth must be an integer >= 2"),
     (dt.PW, dict(depth=2.5), T, r"^depth=2.5 is not allowed"),
     (dt.PW, dict(depth="3"), T, r"^depth='3' is not allowed"),
     (dt.PE, dict(u_shape=np.nan), V, r"^u_shape=nan is not allowed: u_shape must be finite"),
-    (dt.PE(u_shape=np.ones(3)).init, dict(alpha=0.1, d=D), V, r"^u_shape has shape \(3,\): u_shape must be a scalar or of shape \(d,\) = \(8,\)"),
-    (dt.make_model, dict(parametrization="XY"), V, r"^parametrization='XY' is not allowed: choose one of \['PE', 'PW'\]"),
-    (dt.make_model, dict(parametrization="PE", depth=3), V, r"^depth=3 is not allowed for parametrization 'PE'"),
-    (dt.PW(3).alpha_e2, dict(alpha=0.1), V, r"^depth=3 is not allowed here: a P-E equivalent exists at depth 2 only"),
-    # --- interpolants -------------------------------------------------------------------------------
-    (interpolant, dict(model="PE"), T, r"^model='PE' is not allowed: pass a parametrization object, PE\(\) or PW\(depth\)"),
-    (interpolant, dict(X=X0[0]), V, r"^X has shape \(8,\): X must be a 2-D array of shape \(n, d\)"),
-    (interpolant, dict(y=Y0[:3]), V, r"^y has shape \(3,\): y must have shape \(n,\) = \(5,\) to match X"),
-    (interpolant, dict(X=X0.T[:, :3], y=np.ones(8)), V, r"^X has shape \(8, 3\): an interpolant of this potential needs n <= d"),
+    (dt.PE(u_shape=np.ones(3)).init, dict(alpha=0.1, d=D), V,
+     r"^u_shape has shape \(3,\): u_shape must be a scalar or of shape \(d,\) = \(8,\)"),
+    (dt.make_model, dict(parametrization="XY"), V,
+     r"^parametrization='XY' is not allowed: choose one of \['PE', 'PW'\]"),
+    (dt.make_model, dict(parametrization="PE", depth=3), V,
+     r"^depth=3 is not allowed for parametrization 'PE'"),
+    (dt.PW(3).alpha_e2, dict(alpha=0.1), V,
+     r"^depth=3 is not allowed here: a P-E equivalent exists at depth 2 only"),
+    # --- interpolants -----------------------------------------------------------------------------
+    (interpolant, dict(model="PE"), T,
+     r"^model='PE' is not allowed: pass a parametrization object, PE\(\) or PW\(depth\)"),
+    (interpolant, dict(X=X0[0]), V,
+     r"^X has shape \(8,\): X must be a 2-D array of shape \(n, d\)"),
+    (interpolant, dict(y=Y0[:3]), V,
+     r"^y has shape \(3,\): y must have shape \(n,\) = \(5,\) to match X"),
+    (interpolant, dict(X=X0.T[:, :3], y=np.ones(8)), V,
+     r"^X has shape \(8, 3\): an interpolant of this potential needs n <= d"),
     (interpolant, dict(alpha=0.0), V, r"^alpha=0.0 is not allowed"),
     (interpolant, dict(alpha=np.ones(3)), V, r"^alpha has shape \(3,\)"),
     (interpolant, dict(model=dt.PW(3), z0=np.zeros(D)), V, r"^z0 is not allowed at depth=3"),
-    (interpolant, dict(z0=np.zeros(3)), V, r"^z0 has shape \(3,\): z0 must be a scalar or of shape \(d,\) = \(8,\)"),
+    (interpolant, dict(z0=np.zeros(3)), V,
+     r"^z0 has shape \(3,\): z0 must be a scalar or of shape \(d,\) = \(8,\)"),
     (interpolant, dict(z0=with_nan(np.zeros(D))), V, r"^z0 contains 1 NaN"),
     (interpolant, dict(tol=0.0), V, r"^tol=0.0 is not allowed: tol must be finite and > 0"),
-    (interpolant, dict(tol=np.array([1e-12, 1e-10])), V, r"^tol has shape \(2,\): tol must be a scalar"),
+    (interpolant, dict(tol=np.array([1e-12, 1e-10])), V,
+     r"^tol has shape \(2,\): tol must be a scalar"),
     (interpolant, dict(max_iter=0), V, r"^max_iter=0 is not allowed"),
     (interpolant, dict(max_iter=10.5), T, r"^max_iter=10.5 is not allowed"),
-    (interpolant, dict(full_output="yes"), T, r"^full_output='yes' is not allowed: full_output must be True or False"),
+    (interpolant, dict(full_output="yes"), T,
+     r"^full_output='yes' is not allowed: full_output must be True or False"),
     (min_l1, dict(X=with_nan(X0)), V, r"^X contains 1 NaN"),
     (min_l1, dict(y=Y0[:3]), V, r"^y has shape \(3,\)"),
-    (min_l2, dict(y=np.where(np.arange(N) == 0, -np.inf, Y0)), V, r"^y contains 0 NaN and 1 infinite"),
+    (min_l2, dict(y=np.where(np.arange(N) == 0, -np.inf, Y0)), V,
+     r"^y contains 0 NaN and 1 infinite"),
     (min_l2, dict(X=X0 + 1j), T, r"^X has dtype complex128"),
-    # --- potentials ---------------------------------------------------------------------------------
+    # --- potentials -------------------------------------------------------------------------------
     (entropy, dict(beta=with_nan(np.ones(D))), V, r"^beta contains 1 NaN"),
     (entropy, dict(alpha=0.0), V, r"^alpha=0.0 is not allowed"),
-    (entropy, dict(alpha=np.ones(3)), V, r"^alpha has shape \(3,\): alpha must be a scalar or broadcast against beta"),
+    (entropy, dict(alpha=np.ones(3)), V,
+     r"^alpha has shape \(3,\): alpha must be a scalar or broadcast against beta"),
     (woodworth, dict(alpha=0.1j), T, r"^alpha has dtype complex128"),
     (woodworth, dict(beta=np.ones(D) + 0j), T, r"^beta has dtype complex128"),
     (depth_potential, dict(depth=2), V, r"^depth=2 is not allowed: depth must be an integer >= 3"),
     (depth_potential, dict(alpha=-1.0), V, r"^alpha=-1.0 is not allowed"),
-    (depth_link, dict(z=np.array([0.5, 1.5])), V, r"^z=.* is not allowed: z must lie in \(-1.0, 1.0\)"),
+    (depth_link, dict(z=np.array([0.5, 1.5])), V,
+     r"^z=.* is not allowed: z must lie in \(-1.0, 1.0\)"),
     (depth_link, dict(depth=3.0), T, r"^depth=3.0 is not allowed"),
     (depth_link_inverse, dict(b=with_nan(np.zeros(3))), V, r"^b contains 1 NaN"),
 ]
@@ -249,7 +285,8 @@ def _case_id(case):
 def test_refused_before_any_jax_work(fn, kwargs, kind, message):
     error, programs = _jax_work(lambda: fn(**kwargs))
     assert error is not None, "accepted"
-    assert isinstance(error, ValueError) and isinstance(error, TypeError) == (kind is TypeError), repr(error)
+    assert isinstance(error, ValueError), repr(error)
+    assert isinstance(error, TypeError) == (kind is TypeError), repr(error)
     with pytest.raises(kind, match=message):
         raise error
     assert programs == [], f"refused only after JAX compiled {programs}"
@@ -261,12 +298,12 @@ def test_table_covers_the_issue_and_thirty_more():
 
 @pytest.mark.negative
 def test_event_detector_sees_compilation_of_a_valid_call():
-    """Negative control: with caches cleared, a valid call compiles programs (else the table proves nothing)."""
+    """Negative control: with empty caches a valid call compiles (else the table proves nothing)."""
     error, programs = _jax_work(lambda: simulate(n_steps=2))
     assert error is None and len(programs) > 0, programs
 
 
-# --- NumPy integers are Python integers ---------------------------------------------------------------
+# --- NumPy integers are Python integers -----------------------------------------------------------
 
 
 def test_numpy_integers_accepted_and_bit_identical():
@@ -281,9 +318,11 @@ def test_numpy_integers_accepted_and_bit_identical():
     spec64 = dt.SparseRegression(n=np.int64(N), d=np.int64(D), k=np.int64(1), n_test=np.uint8(4))
     assert spec64 == dt.SparseRegression(n=N, d=D, k=1, n_test=4) and type(spec64.n) is int
     np.testing.assert_array_equal(
-        ip.min_potential_interpolant(X0, Y0, 0.1, max_iter=np.int64(500)), ip.min_potential_interpolant(X0, Y0, 0.1)
+        ip.min_potential_interpolant(X0, Y0, 0.1, max_iter=np.int64(500)),
+        ip.min_potential_interpolant(X0, Y0, 0.1),
     )
-    np.testing.assert_array_equal(pot.depth_potential(np.ones(3), 0.1, np.int64(3)), pot.depth_potential(np.ones(3), 0.1, 3))
+    q = pot.depth_potential(np.ones(3), 0.1, np.int64(3))
+    np.testing.assert_array_equal(q, pot.depth_potential(np.ones(3), 0.1, 3))
 
 
 def test_sweep_accepts_numpy_integers():
@@ -292,7 +331,7 @@ def test_sweep_accepts_numpy_integers():
     np.testing.assert_array_equal(got.trajectory.beta, ref.trajectory.beta)
 
 
-# --- parametrizations are objects; the α_E/α_W convention lives in Model.alpha_e2 --------------------
+# --- parametrizations are objects; the α_E/α_W convention lives in Model.alpha_e2 -----------------
 
 
 def test_alpha_convention_is_the_models():

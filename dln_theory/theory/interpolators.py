@@ -115,7 +115,9 @@ def min_potential_interpolant(
     X, y = _validate.data(X, y)
     n, d = X.shape
     if n > d:
-        raise ValueError(f"X has shape {X.shape}: an interpolant of this potential needs n <= d (full row rank)")
+        raise ValueError(
+            f"X has shape {X.shape}: an interpolant of this potential needs n <= d (full row rank)"
+        )
     depth = check_model(model).depth
     check_alpha(alpha, d)
     _validate.scalar("tol", tol)

@@ -62,8 +62,8 @@ def _check_beta_alpha(beta, alpha):
         np.broadcast_shapes(np.shape(beta), np.shape(alpha))
     except ValueError:
         raise ValueError(
-            f"alpha has shape {np.shape(alpha)}: alpha must be a scalar or broadcast against beta of shape "
-            f"{np.shape(beta)} (per coordinate: the last axis)"
+            f"alpha has shape {np.shape(alpha)}: alpha must be a scalar or broadcast against "
+            f"beta of shape {np.shape(beta)} (per coordinate: the last axis)"
         ) from None
 
 
