@@ -231,14 +231,18 @@ def test_a_killed_training_resumes_bit_identically(tmp_path, reference_training,
     _assert_same_training(resumed, reference_training)
 
 
-@pytest.mark.xfail(strict=True, reason="deepnet/train.py restores the last block's state without checking "
-                   "that it loaded (None after a damaged or unwritten state file)")
-def test_a_damaged_training_state_is_recomputed(tmp_path, reference_training):
+@pytest.mark.xfail(strict=True, reason="deepnet/train.py restores the state after the last cached block "
+                   "without checking that it loaded (None when damaged, unwritten or already deleted)")
+@pytest.mark.parametrize("damaged", ["final state", "metrics of block 2"])
+def test_a_damaged_training_checkpoint_is_recomputed(tmp_path, reference_training, damaged):
+    """A finished run keeps only its final state; damaging it, or the metrics of a middle block
+    (whose predecessor's state is gone), must lead to a recomputation, not a traceback."""
     fault_jobs.run_training(tmp_path)
     (entry,) = (tmp_path / "deepnet").iterdir()
     (state,) = (entry / "state").glob("chunk_*.npz")
-    _garbage(state)
-    with pytest.warns(_cache.CacheWarning, match=str(state)):
+    path = state if damaged == "final state" else entry / "chunk_00002.npz"
+    _garbage(path)
+    with pytest.warns(_cache.CacheWarning, match=str(path)):
         again = fault_jobs.run_training(tmp_path)
     _assert_same_training(again, reference_training)
 
