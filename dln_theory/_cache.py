@@ -233,6 +233,19 @@ class _Hasher:
             self.feed(type(obj))
             self.feed(vars(obj))
         else:
+            self.opaque(obj)
+
+    def opaque(self, obj) -> None:
+        """An object without fields: its pickle state (a NumPy ``Generator``: its bit generator's
+        state), else its repr without addresses."""
+        try:
+            reduced = obj.__reduce_ex__(4)
+        except Exception:  # not picklable
+            reduced = None
+        if isinstance(reduced, tuple) and len(reduced) >= 2:
+            self.put("reduce", _name(type(obj)))
+            self.feed(reduced[1:3])  # constructor arguments and state
+        else:
             self.put("repr", re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj)))
 
     def code(self, co: types.CodeType) -> None:

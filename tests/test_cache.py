@@ -34,6 +34,9 @@ def test_callables_are_keyed_by_code_and_closed_over_values():
     assert key(lambda: (lambda k: k + 1)) != key(lambda: (lambda k: k + 2))
     # a closure inside a container inside a static field
     assert key({"s": [_schedule(1.0)]}) != key({"s": [_schedule(0.5)]})
+    # objects without fields by their state: random generators
+    assert key(np.random.default_rng(0)) != key(np.random.default_rng(1))
+    assert key(np.random.default_rng(0)) == key(np.random.default_rng(0))
 
 
 SCALE = 2.0
