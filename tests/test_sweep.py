@@ -104,3 +104,69 @@ def test_early_stopping_in_a_sweep_matches_single_runs(problem, chunk_size):
         assert int(res.trajectory.converged_at[i]) == int(single.converged_at) > 0
         np.testing.assert_array_equal(res.trajectory.steps[i], single.steps)
         np.testing.assert_allclose(res.trajectory.beta[i], single.beta, rtol=1e-12, atol=1e-15)
+
+
+INTERRUPTED = """
+import sys, time
+import dln_theory as dt
+from dln_theory.sweep import sweep
+problem = dt.SparseRegression(n=10, d=20, k=2).sample(0)
+long = dict(n_steps=10**8, save_every=10**5)  # about 20 minutes at 10^5 steps/s
+try:
+    if sys.argv[1] == "simulate":
+        dt.simulate(dt.GD(0.01), dt.PE(), problem, 0.3, loss_tol=1e10, **long)  # compiles; stops at 10^5 steps
+        print("started", flush=True)
+        dt.simulate(dt.GD(0.01), dt.PE(), problem, 0.3, **long)
+    else:  # chunk 0 stops at its first save point, chunk 1 runs on
+        sweep(dt.GD(0.01), dt.PE(), problem, {"loss_tol": [1e10, 0.0]}, alpha=0.3, chunk_size=1,
+              cache_dir=sys.argv[2], **long)
+except KeyboardInterrupt:
+    print("interrupted", time.time(), flush=True)
+    raise
+"""
+
+
+def _interrupt(args, ready, tmp_path):
+    """Start the script, wait for ``ready()``, send SIGINT; (seconds until the KeyboardInterrupt,
+    stderr, exit code)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 300
+        while not ready(proc) and time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read()
+            time.sleep(0.05)
+        time.sleep(0.5)  # well inside the long run
+        assert proc.poll() is None
+        sent = time.time()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+        interrupted = [float(line.split()[1]) for line in out.splitlines() if line.startswith("interrupted")]
+        return (interrupted[0] - sent if interrupted else float("inf")), err, proc.returncode
+    finally:
+        proc.kill()
+
+
+def test_ctrl_c_stops_a_long_simulate_within_seconds(tmp_path):
+    """Compiled segments of about 0.25 s (dln_theory.run.SEGMENT_SECONDS) return to Python, where
+    SIGINT raises KeyboardInterrupt; 2 s leaves room for a loaded machine."""
+    seconds, err, code = _interrupt(["simulate"], lambda p: p.stdout.readline().strip() == "started", tmp_path)
+    assert code != 0 and "KeyboardInterrupt" in err, err
+    assert seconds < 2.0
+
+
+def test_ctrl_c_during_a_sweep_keeps_finished_chunks(tmp_path):
+    """The finished chunk is kept and loads; the interrupted one leaves no file, complete or partial."""
+    seconds, err, code = _interrupt(["sweep", str(tmp_path)], lambda p: any(tmp_path.glob("*/chunk_00000.npz")),
+                                    tmp_path)
+    assert code != 0 and "KeyboardInterrupt" in err, err
+    assert seconds < 2.0
+    (folder,) = [p for p in tmp_path.iterdir() if p.is_dir()]
+    assert sorted(p.name for p in folder.iterdir()) == ["chunk_00000.npz", "meta.json"]
+    chunk = _cache.ChunkStore(folder, {}).load(0)
+    assert chunk is not None and chunk["converged_at"][0] == 10**5  # frozen at its first save point

@@ -7,10 +7,12 @@ the full-training-set loss, accuracy and ‖∇L‖² and the test loss and accu
 `dln_theory.dynamics.GradientMethod`), or one step of a full-batch method. With ``augment`` the
 training images are augmented afresh at the start of every epoch.
 
-Results are cached on disk like `dln_theory.sweep` (`dln_theory._cache`): the key hashes the
-method (numeric and structural settings), the initial network, the data, the run settings, the
-key and the package version. Each finished block writes its metrics and the latest parameters
-and optimizer state, so an interrupted run (or comparison) resumes from its last finished block.
+Blocks are mapped through the same cache helper as the chunks of `dln_theory.sweep`
+(`dln_theory._jobs.map_chunks`, in order; programs compiled once per signature by
+`dln_theory._jobs.Programs`): the key hashes the method (numeric and structural settings), the
+initial network, the data, the run settings, the augmentation, the key and the package source.
+Each finished block writes its metrics and the latest parameters and optimizer state, so an
+interrupted run (or comparison) resumes from its last finished block.
 
 Float32 networks stay float32: the method's hyper-parameters (float64 leaves, as everywhere in
 `dln_theory`) are cast to the dtype of the weights, and each step's parameters and state are
@@ -26,10 +28,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from tqdm.auto import tqdm
 
-from .. import _cache, _validate
-from ..dynamics._gradient import GradientMethod
+from .. import _cache, _jobs, _validate
+from ..dynamics import GradientMethod
 from . import measure
 from .data import Dataset, augment_crop_flip
 from .objective import NetObjective
@@ -209,57 +210,48 @@ def train(
     if cache:
         digest = _cache.fingerprint(
             method, network, (dataset.x_train, dataset.y_train, dataset.x_test, dataset.y_test),
-            jax.random.key_data(key), (epochs, eval_every, spe, aug_name, eval_chunk),
-            dataset.name, _version())
+            jax.random.key_data(key), (epochs, eval_every, spe, augment, eval_chunk), dataset.name)
         directory = _cache.root_dir(cache_dir) / CACHE_SUBDIR / digest
         store = _cache.ChunkStore(directory, settings)
         state_store = _cache.ChunkStore(directory / "state", settings)
 
-    state = run_method.init(params, objective)
-    carry = (params, state, key)
-    blocks, start = [], 0
-    if store is not None:
-        while start <= n_blocks and (done := store.load(start)) is not None:
-            blocks.append(done)
-            start += 1
-        if start > 1:
-            carry = _restore(state_store.load(start - 1), carry)
-    resumed = max(start - 1, 0)
+    programs, computed = _jobs.Programs(), []
+    latest = {"block": 0, "carry": (params, run_method.init(params, objective), key), "compiled": None}
 
-    compile_s, compiled_bytes = float("nan"), None
-    block_fn = eval_fn = None
-    bar = tqdm(total=epochs, initial=resumed * eval_every, desc=type(method).__name__,
-               unit="epoch", disable=_no_progress(progress))
-    for b in range(start, n_blocks + 1):
-        if eval_fn is None:
-            eval_fn, _, _ = _compile(_evaluate, objective, test, carry[0], eval_chunk)
+    def block(b):
+        """Block ``b``: ``eval_every`` epochs after block b − 1 (none for b = 0), then an evaluation."""
+        computed.append(b)
+        if b > 0 and latest["block"] != b - 1:  # resuming: the state after block b − 1 is cached
+            latest["carry"] = _restore(state_store.load(b - 1), latest["carry"])
+        seconds = float("nan")
         if b > 0:
-            if block_fn is None:
-                block_fn, compile_s, compiled_bytes = _compile(
-                    _run_block, run_method, objective, *carry, eval_every, spe, augment)
+            args = (run_method, objective, *latest["carry"], eval_every, spe, augment)
+            latest["compiled"] = programs.program(_run_block, *args)
             t0 = time.perf_counter()
-            carry = jax.block_until_ready(block_fn(run_method, objective, *carry, eval_every, spe, augment))
+            latest["carry"] = jax.block_until_ready(latest["compiled"].fn(*args))
             seconds = time.perf_counter() - t0
-        else:
-            seconds = float("nan")
-        metrics = {k: np.asarray(v) for k, v in eval_fn(objective, test, carry[0], eval_chunk).items()}
+        latest["block"] = b
+        evaluate = programs.compiled(_evaluate, objective, test, latest["carry"][0], eval_chunk)
+        metrics = {k: np.asarray(v) for k, v in evaluate(objective, test, latest["carry"][0], eval_chunk).items()}
+        program = latest["compiled"]
         metrics.update(epoch=np.asarray(b * eval_every), block_s=np.asarray(seconds),
-                       compile_s=np.asarray(compile_s),
-                       **_memory_arrays(_peak_memory(compiled_bytes)))
-        if store is not None:
-            if b > 0:
-                state_store.save(b, _flatten(carry))
-            store.save(b, metrics)
-            if b > 1:
-                state_store.path(b - 1).unlink(missing_ok=True)
-        blocks.append(metrics)
-        if b > 0:
-            bar.update(eval_every)
-            bar.set_postfix(loss=f"{float(metrics['train_loss']):.4f}", test_acc=f"{float(metrics['test_acc']):.4f}")
-    bar.close()
+                       compile_s=np.asarray(float("nan") if program is None else program.compile_s),
+                       **_memory_arrays(_peak_memory(None if program is None else program.compiled_bytes)))
+        if state_store is not None and b > 0:
+            state_store.save(b, _flatten(latest["carry"]))
+            state_store.path(b - 2).unlink(missing_ok=True)  # block b − 1 is cached: b − 2 is not needed
+        return metrics
 
-    if start > n_blocks and n_blocks >= 1:  # everything came from the cache
-        carry = _restore(state_store.load(n_blocks), carry)
+    blocks = _jobs.map_chunks(
+        block, lambda b: (b,), n_blocks + 1, store=store, in_order=True,
+        progress=progress, desc=type(method).__name__, unit="epoch", weights=[0] + [eval_every] * n_blocks,
+        postfix=lambda m: {"loss": f"{float(m['train_loss']):.4f}", "test_acc": f"{float(m['test_acc']):.4f}"})
+    resumed = max(min(computed, default=n_blocks + 1) - 1, 0)
+    if state_store is not None:
+        if latest["block"] != n_blocks:  # everything came from the cache
+            latest["carry"] = _restore(state_store.load(n_blocks), latest["carry"])
+        state_store.path(n_blocks - 1).unlink(missing_ok=True)
+
     curves = {k: np.stack([blk[k] for blk in blocks]) for k in blocks[0]}
     block_s = curves["block_s"][1:]
     finite = block_s[np.isfinite(block_s)]
@@ -271,7 +263,7 @@ def train(
         test_loss=curves["test_loss"], test_acc=curves["test_acc"],
         grad_norm2=curves["grad_norm2"], step_time_s=step_time,
         compile_s=float(compiles[0]) if compiles.size else float("nan"), memory=memory,
-        network=objective.network(carry[0]), settings=settings,
+        network=objective.network(latest["carry"][0]), settings=settings,
         cache_path=None if store is None else str(store.directory), resumed_blocks=resumed,
         device=str(jax.devices()[0]),
     )
@@ -309,37 +301,13 @@ def _evaluate(objective, test, params, chunk):
             "test_acc": test_acc, "grad_norm2": measure.grad_norm2(objective, params, chunk)}
 
 
-_COMPILED: dict = {}
 _MEMORY_KEYS = ("compiled_bytes", "device_peak_bytes", "process_peak_rss_bytes")
-
-
-def _compile(fn, *args):
-    """(compiled fn, compile seconds, compiled bytes), reusing a compilation for equal signatures."""
-    dynamic, static = eqx.partition(args, eqx.is_array)
-    leaves, treedef = jax.tree.flatten(dynamic)
-    signature = (fn, treedef, tuple((a.shape, a.dtype, getattr(a, "weak_type", False)) for a in leaves),
-                 jax.tree.structure(static), tuple(jax.tree.leaves(static)))
-    if signature not in _COMPILED:
-        t0 = time.perf_counter()
-        compiled = eqx.filter_jit(fn).lower(*args).compile()
-        seconds = time.perf_counter() - t0
-        _COMPILED[signature] = (compiled, seconds, _compiled_bytes(compiled))
-    return _COMPILED[signature]
 
 
 def _peak_memory(compiled_bytes):
     stats = jax.devices()[0].memory_stats() or {}
     return {"compiled_bytes": compiled_bytes, "device_peak_bytes": stats.get("peak_bytes_in_use"),
             "process_peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}
-
-
-def _compiled_bytes(compiled):
-    try:
-        m = compiled.compiled.memory_analysis()
-        return int(m.argument_size_in_bytes + m.output_size_in_bytes + m.temp_size_in_bytes
-                   - m.alias_size_in_bytes)
-    except Exception:  # memory analysis is not available on every backend
-        return None
 
 
 def _memory_arrays(memory):
@@ -389,10 +357,6 @@ def _restore(arrays, carry):
     leaves = [jnp.asarray(arrays[f"leaf_{i:05d}"]) for i in range(len(arrays))]
     params, state, key_data = jax.tree.unflatten(treedef, leaves)
     return params, state, jax.random.wrap_key_data(key_data, impl=jax.random.key_impl(key))
-
-
-def _no_progress(progress):
-    return None if progress is None else not progress
 
 
 def _version():
