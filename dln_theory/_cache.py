@@ -319,7 +319,7 @@ class ChunkStore:
             _atomic_write(self.directory / META, lambda f: f.write(text))
         except OSError as exc:
             for folder in created:
-                _remove_empty_folder(folder)
+                remove_empty_folder(folder)
             raise CacheError(unwritable(self.directory, exc)) from exc
         remove_stale_temporaries(self.directory)
 
@@ -404,7 +404,7 @@ def ensure_writable(folder) -> None:
         probe.unlink()
     except OSError as exc:
         for f in created:
-            _remove_empty_folder(f)
+            remove_empty_folder(f)
         raise CacheError(unwritable(folder, exc)) from exc
 
 
@@ -468,12 +468,12 @@ def _make_folder(folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         for p in missing:
-            _remove_empty_folder(p)
+            remove_empty_folder(p)
         raise CacheError(unwritable(folder, exc)) from exc
     return missing
 
 
-def _remove_empty_folder(folder: Path) -> None:
+def remove_empty_folder(folder: Path) -> None:
     try:
         folder.rmdir()
     except OSError:

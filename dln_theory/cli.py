@@ -127,9 +127,9 @@ def _bench(args) -> int:
 
 
 def _cache_command(args) -> int:
-    from . import _cache_cli
+    from . import cache
 
-    return _cache_cli.main(args.action, args.dir)
+    return cache.main(args.action, args.dir)
 
 
 def build_parser() -> argparse.ArgumentParser:

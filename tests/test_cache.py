@@ -9,8 +9,7 @@ import pytest
 
 import dln_theory as dt
 from dln_theory import _cache
-from dln_theory._cache_cli import cache_clear, cache_info
-from dln_theory.figures._common import memo
+from dln_theory import cache
 
 ARRAYS = {"beta": np.arange(12.0).reshape(3, 4), "diverged_at": np.array([-1, 3, -1])}
 
@@ -167,46 +166,48 @@ def test_a_damaged_memo_entry_is_recomputed(tmp_path, damage):
         return {"pred": np.random.default_rng().random(5)}
 
     config = {"n": 5}
-    first = memo("unit", config, compute, tmp_path)
-    np.testing.assert_array_equal(memo("unit", config, compute, tmp_path)["pred"], first["pred"])
-    (path,) = (tmp_path / "figures").glob("unit-*.pkl")
+    first = cache.memo("unit", compute, config, cache_dir=tmp_path)
+    again = cache.memo("unit", compute, config, cache_dir=tmp_path)
+    np.testing.assert_array_equal(again["pred"], first["pred"])
+    (path,) = (tmp_path / "memo").glob("unit-*.pkl")
     damage(path)
     with pytest.warns(_cache.CacheWarning, match=str(path)):
-        value = memo("unit", config, compute, tmp_path)
+        value = cache.memo("unit", compute, config, cache_dir=tmp_path)
     assert not np.array_equal(value["pred"], first["pred"])  # recomputed
-    np.testing.assert_array_equal(memo("unit", config, compute, tmp_path)["pred"], value["pred"])
+    np.testing.assert_array_equal(cache.memo("unit", compute, config, cache_dir=tmp_path)["pred"],
+                                  value["pred"])
 
 
 def test_memo_keys_the_compute_function_and_the_source(tmp_path, monkeypatch):
-    assert memo("unit", {}, lambda: 1.0, tmp_path) == 1.0
-    assert memo("unit", {}, lambda: 2.0, tmp_path) == 2.0  # other code, other entry
+    assert cache.memo("unit", lambda: 1.0, {}, cache_dir=tmp_path) == 1.0
+    assert cache.memo("unit", lambda: 2.0, {}, cache_dir=tmp_path) == 2.0  # other code, other entry
     monkeypatch.setattr(_cache, "source_hash", lambda: "edited source")
-    assert memo("unit", {}, lambda: 3.0, tmp_path) == 3.0
-    assert len(list((tmp_path / "figures").glob("unit-*.pkl"))) == 3
+    assert cache.memo("unit", lambda: 3.0, {}, cache_dir=tmp_path) == 3.0
+    assert len(list((tmp_path / "memo").glob("unit-*.pkl"))) == 3
 
 
 def test_an_unpicklable_payload_with_a_valid_checksum_is_recomputed(tmp_path):
-    memo("unit", {}, lambda: 1.0, tmp_path)
-    (path,) = (tmp_path / "figures").glob("unit-*.pkl")
+    cache.memo("unit", lambda: 1.0, {}, cache_dir=tmp_path)
+    (path,) = (tmp_path / "memo").glob("unit-*.pkl")
     _cache.save_bytes(path, b"not a pickle")
     with pytest.warns(_cache.CacheWarning, match=str(path)):
-        assert memo("unit", {}, lambda: 1.0, tmp_path) == 1.0
+        assert cache.memo("unit", lambda: 1.0, {}, cache_dir=tmp_path) == 1.0
 
 
 def test_cache_info_and_clear(tmp_path, capsys):
     for key in ("a" * 24, "b" * 24):
         _cache.ChunkStore(tmp_path / key, {}).save(0, ARRAYS)
     _cache.ChunkStore(tmp_path / "deepnet" / ("c" * 24), {}).save(0, ARRAYS)
-    memo("unit", {}, lambda: 1.0, tmp_path)
+    cache.memo("unit", lambda: 1.0, {}, cache_dir=tmp_path)
     (tmp_path / "unrelated.txt").write_text("not ours")
-    info = cache_info(tmp_path)
+    info = cache.info(tmp_path)
     assert info["folder"] == str(tmp_path)
-    assert info["entries"] == {"sweep": 2, "deepnet": 1, "figures": 1}
+    assert info["entries"] == {"sweep": 2, "deepnet": 1, "memo": 1}
     on_disk = sum(p.stat().st_size for p in tmp_path.rglob("*") if p.is_file() and p.name != "unrelated.txt")
     assert info["bytes"] == on_disk
-    removed = cache_clear(tmp_path)
+    removed = cache.clear(tmp_path)
     assert removed["entries"] == 4 and removed["bytes"] == on_disk
-    assert cache_info(tmp_path)["entries"] == {"sweep": 0, "deepnet": 0, "figures": 0}
+    assert cache.info(tmp_path)["entries"] == {"sweep": 0, "deepnet": 0, "memo": 0}
     assert (tmp_path / "unrelated.txt").read_text() == "not ours"  # clear removes only cache entries
     assert sorted(p.name for p in tmp_path.iterdir()) == ["unrelated.txt"]
 
@@ -224,8 +225,8 @@ def test_cache_command(tmp_path, capsys):
 
 
 def test_cache_info_of_a_missing_folder(tmp_path):
-    info = cache_info(tmp_path / "none")
-    assert info["entries"] == {"sweep": 0, "deepnet": 0, "figures": 0} and info["bytes"] == 0
-    assert cache_clear(tmp_path / "none")["entries"] == 0
+    info = cache.info(tmp_path / "none")
+    assert info["entries"] == {"sweep": 0, "deepnet": 0, "memo": 0} and info["bytes"] == 0
+    assert cache.clear(tmp_path / "none")["entries"] == 0
     assert not (tmp_path / "none").exists()
 

@@ -21,7 +21,7 @@ import pytest
 
 import fault_jobs
 from dln_theory import _cache
-from dln_theory.figures._common import memo
+from dln_theory import cache
 
 JOBS = Path(fault_jobs.__file__)
 RNG = np.random.default_rng(20261128)
@@ -182,8 +182,8 @@ def test_a_read_only_cache_folder_is_refused_before_any_work(tmp_path, monkeypat
     def never():
         raise AssertionError("computed before the cache folder was checked")
 
-    with pytest.raises(_cache.CacheError, match=f"cache folder {tmp_path / 'figures'}"):
-        memo("unit", {}, never, tmp_path)
+    with pytest.raises(_cache.CacheError, match=f"cache folder {tmp_path / 'memo'}"):
+        cache.memo("unit", never, {}, cache_dir=tmp_path)
     assert list(tmp_path.iterdir()) == []  # no folder, no partial file
 
 

@@ -51,7 +51,6 @@ LAYERS = [
 #: as soon as its file is fixed.
 PENDING = {
     "dln_theory.theory.interpolators": "imports _exp_bregman, _pow_bregman from theory.potentials",
-    "dln_theory.figures._common": "imports the private module dln_theory._cache",
     "dln_theory.figures.flooding": "imports the private module dln_theory._tree",
 }
 
