@@ -22,7 +22,7 @@ import sympy as sp
 
 from . import (alpha_identity, finite_difference, gradient_form, implicit_bias,
                          methods, modified_equations, multistep, trees)
-from . import local_error
+from . import local_error, weight_decay
 
 #: Default output folder, relative to the current working directory.
 DEFAULT_OUT = Path("derivations")
@@ -156,6 +156,8 @@ RESULTS = {r.name: r for r in (
     Result("local_error", "Exact local error: step vs time-h flow of the order-p modified field, "
            "series in h (p ≤ 3)", "HLW IX.1; Barrett & Dherin arXiv:2009.11162", local_error.equations,
            lambda _: local_error.check(3)),
+    Result("weight_decay", "Weight decay on the factors is an ℓ1 penalty on β (P-E λ‖β‖₁, P-W (λ/2)‖β‖₁)",
+           "docs/conventions.md §7 (derived)", weight_decay.equations, lambda _: weight_decay.check()),
 )}
 
 
@@ -181,6 +183,11 @@ _LHS_LATEX = {
     "d_F − (∇L + γH∇L)": r"d_F - (\nabla L + \gamma H \nabla L)",
     "q_D(h_D(z))": r"q_D(h_D(z))", "u + v": "u + v", "u − v": "u - v", "w₊": "w_+", "w₋": "w_-",
     "β(S)": r"\beta(S)", "θ + η∇L − η∇L(θ + η∇L) − θ": r"\theta + \eta\nabla L - \eta\nabla L(\theta + \eta\nabla L) - \theta",
+    "½(u² + v²) − |uv|": r"\tfrac12(u^2 + v^2) - |uv|",
+    "min_{uv=β} ½(u² + v²)": r"\min_{uv=\beta} \tfrac12(u^2 + v^2)",
+    "min_{w₊²−w₋²=β} ½(w₊² + w₋²)": r"\min_{w_+^2 - w_-^2=\beta} \tfrac12(w_+^2 + w_-^2)",
+    "u ∂_u − v ∂_v [L(uv) + (λ/2)(u² + v²)]":
+        r"(u\,\partial_u - v\,\partial_v)\,[L(uv) + \tfrac{\lambda}{2}(u^2 + v^2)]",
     "ψ_α(β)": r"\psi_\alpha(\beta)", "∇Q_α(β)": r"\nabla Q_\alpha(\beta)", "∇ψ_α(β)": r"\nabla\psi_\alpha(\beta)",
 }
 
