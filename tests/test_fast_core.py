@@ -227,3 +227,242 @@ def test_min_potential_interpolant_max_iter_caps_newton():
     # still restores Xβ = y.
     assert int(sol.iterations) == 2 and float(sol.decrement) > 1.0
     np.testing.assert_allclose(X @ np.asarray(sol.beta), Y, atol=1e-12)
+
+
+# --- effective initialization -----------------------------------------------------------------
+
+from dln_theory import Objective  # noqa: E402
+from dln_theory.objective import AbstractObjective  # noqa: E402
+from dln_theory.theory import effective_init as ei, modified_losses as ml  # noqa: E402
+
+XD = np.array([[1.0, -0.5, 0.3], [0.2, 0.8, -1.1], [-0.7, 0.4, 0.9], [0.5, 1.2, 0.1]])
+YD = np.array([0.3, -0.2, 0.8, 0.1])
+UV = np.array([[0.9, -0.4, 0.6], [0.3, 0.7, -0.5]])  # P-E parameters (u, v), β = u ⊙ v
+PE_OBJ = Objective(PE(), jnp.asarray(XD), jnp.asarray(YD))
+
+
+def _loss(theta, X=XD, y=YD):
+    """(1/2n)‖X(u⊙v) − y‖², written here (not through Objective)."""
+    return 0.5 * jnp.mean((jnp.asarray(X) @ (theta[0] * theta[1]) - jnp.asarray(y)) ** 2)
+
+
+def _grad(theta, X=XD, y=YD):
+    return jax.grad(_loss)(jnp.asarray(theta), X, y)
+
+
+def _steps(eta, gamma, eps, rho):
+    """One step of each method in parameter space, from its update rule."""
+    g = _grad(UV)
+    norm = jnp.sqrt(jnp.sum(g**2))
+    gr_loss = lambda t: _loss(t) + gamma / 2 * jnp.sum(jax.grad(_loss)(t) ** 2)  # noqa: E731
+    halves = [(XD[:2], YD[:2]), (XD[2:], YD[2:])]
+    msam = sum(_grad(UV + rho * gk / jnp.sqrt(jnp.sum(gk**2)), Xk, yk) for Xk, yk, gk in
+               ((Xk, yk, _grad(UV, Xk, yk)) for Xk, yk in halves)) / 2
+    r = gamma / eps
+    return {
+        "gd": UV - eta * g,
+        "gr": UV - eta * jax.grad(gr_loss)(jnp.asarray(UV)),
+        "fgr": UV - eta * ((1 - r) * g + r * _grad(UV + eps * g)),
+        "fgr_normalized": UV - eta * ((1 - r) * g + r * _grad(UV + eps * g / norm)),
+        "bgr": UV - eta * ((1 + r) * g - r * _grad(UV - eps * g)),
+        "bgr_normalized": UV - eta * ((1 + r) * g - r * _grad(UV - eps * g / norm)),
+        "sam": UV - eta * _grad(UV + rho * g / norm),
+        "sam_unnormalized": UV - eta * _grad(UV + rho * g),
+        "msam": UV - eta * msam,
+    }
+
+
+def test_pe_terms_reproduce_one_step_of_each_method():
+    # u' = u − η(A⊙v + B⊙u), v' = v − η(A⊙u + B⊙v) with (A, B) from the β-space table, against
+    # the parameter-space step; and then u'² − v'² = [(1 − ηB)² − η²A²](u² − v²) exactly.
+    eta, gamma, eps, rho = 0.3, 0.05, 0.1, 0.08
+    terms = {
+        "gd": ei.pe_terms_gd(PE_OBJ, UV),
+        "gr": ei.pe_terms_gr(PE_OBJ, UV, gamma),
+        "fgr": ei.pe_terms_fgr(PE_OBJ, UV, gamma, eps),
+        "fgr_normalized": ei.pe_terms_fgr(PE_OBJ, UV, gamma, eps, normalize=True),
+        "bgr": ei.pe_terms_bgr(PE_OBJ, UV, gamma, eps),
+        "bgr_normalized": ei.pe_terms_bgr(PE_OBJ, UV, gamma, eps, normalize=True),
+        "sam": ei.pe_terms_sam(PE_OBJ, UV, rho),
+        "sam_unnormalized": ei.pe_terms_sam(PE_OBJ, UV, rho, normalize=False),
+        "msam": ei.pe_terms_sam(PE_OBJ, UV, rho, group_size=2),
+    }
+    u, v = UV
+    for name, step in _steps(eta, gamma, eps, rho).items():
+        A, B = (np.asarray(t) for t in terms[name])
+        np.testing.assert_allclose(step, [u - eta * (A * v + B * u), v - eta * (A * u + B * v)],
+                                   rtol=1e-12, atol=1e-14, err_msg=name)
+        factor = ei.alpha_eff2_factor(A, B, eta)
+        np.testing.assert_allclose(step[0] ** 2 - step[1] ** 2, factor * (u**2 - v**2),
+                                   rtol=1e-12, atol=1e-14, err_msg=name)
+
+
+def test_alpha_formulas():
+    assert float(ei.alpha_eff2_factor(0.4, 0.25, 0.5)) == pytest.approx((1 - 0.125) ** 2 - 0.04)
+    grads = np.array([[0.5, -1.0], [0.2, 0.3], [-0.4, 0.1]])
+    want = 0.3**2 * np.prod(1 - (0.1 * grads) ** 2, axis=0)
+    np.testing.assert_allclose(ei.alpha_inf2_gd(0.3, 0.1, grads), want, rtol=RTOL)
+    a2 = np.array([0.04, 0.01])
+    assert float(ei.gain(np.array([0.3, 0.2]), a2)) == pytest.approx(
+        np.log(0.09 / 0.04) + np.log(0.04 / 0.01), rel=RTOL)
+    assert float(ei.gain(0.2, np.full(3, 0.04))) == pytest.approx(0.0, abs=1e-15)
+
+
+# --- modified losses and fields ---------------------------------------------------------------
+
+class _LeastSquares(AbstractObjective):
+    """L(θ) = (1/2n)‖Xθ − y‖² for a linear predictor: ∇L = Kθ − b, K = XᵀX/n, so every modified
+    field is a power series in hK applied to ∇L (HLW IX: f_h = log(I − M)/h on linear maps)."""
+
+    X: jax.Array
+    y: jax.Array
+
+    @property
+    def data(self):
+        return (self.X, self.y)
+
+    def with_data(self, data):
+        return _LeastSquares(*data)
+
+    def predict(self, params, X):
+        return X @ params
+
+    @staticmethod
+    def example_loss(prediction, y):
+        return 0.5 * (prediction - y) ** 2
+
+    def loss(self, params):
+        return jnp.mean(self.example_loss(self.predict(params, self.X), self.y))
+
+
+LS = _LeastSquares(jnp.asarray(XD), jnp.asarray(YD))
+K = XD.T @ XD / 4
+THETA0 = np.array([0.4, -0.7, 1.1])
+G0 = K @ THETA0 - XD.T @ YD / 4
+
+
+def _series_field(c, p, h):
+    """Σ_{j ≤ p} φ_j (hK)^j ∇L, φ(x) = log(1 − x − c x²)/x = Σ φ_j x^j: the order-p modified field
+    of θ ← θ − h(I + c·hK)∇L (GD: c = 0; SAM, F-GR, B-GR: c = ρ/h or γ/h; extragradient: c = −1)."""
+    import sympy as sp
+
+    xs = sp.Symbol("x")
+    phi = sp.series(sp.log(1 - xs - c * xs**2) / xs, xs, 0, p + 1).removeO()
+    out, power = np.zeros(3), G0.copy()
+    for j in range(p + 1):
+        out += float(phi.coeff(xs, j)) * power
+        power = h * K @ power
+    return out
+
+
+@pytest.mark.parametrize("p", [0, 1, 2, 3])
+def test_generated_fields_on_least_squares(p):
+    h = 0.1
+    fields = {
+        0.0: [ml.BEAField("gd", p), ml.gd_field(p)],
+        0.5: [ml.BEAField("sam", p, rho=0.5 * h), ml.BEAField("fgr", p, gamma=0.5 * h, eps=0.2),
+              ml.BEAField("bgr", p, gamma=0.5 * h, eps=0.3)],
+        -1.0: [ml.BEAField("extragradient", p)],
+    }
+    for c, group in fields.items():
+        for field in group:
+            np.testing.assert_allclose(field(LS, jnp.asarray(THETA0), h), _series_field(c, p, h),
+                                       rtol=1e-12, atol=1e-15, err_msg=f"{field} c={c}")
+
+
+def test_gd_modified_loss_and_gr_field():
+    h, gamma = 0.2, 0.3
+    g = _grad(UV)
+    assert float(ml.gd_modified_loss(PE_OBJ, jnp.asarray(UV), h)) == pytest.approx(
+        float(_loss(UV) + h / 4 * jnp.sum(g**2)), rel=RTOL)
+    # GR's field is GD's on L̃ = L + (γ/2)‖∇L‖²: on least squares ∇L̃ = (I + γK)∇L and L̃ has
+    # Hessian K̃ = K(I + γK), so the order-1 field is −(I + (h/2)K̃)(I + γK)∇L.
+    Kt = K @ (np.eye(3) + gamma * K)
+    want = -(np.eye(3) + h / 2 * Kt) @ (np.eye(3) + gamma * K) @ G0
+    np.testing.assert_allclose(ml.BEAField("gr", 1, gamma=gamma)(LS, jnp.asarray(THETA0), h), want,
+                               rtol=1e-12)
+
+
+def test_sgd_and_heavy_ball_fields():
+    h, beta = 0.1, 0.6
+    theta = jnp.asarray(THETA0)
+    # SGD, two batches of two: C̃ = C + (h/8)(‖∇C₁‖² + ‖∇C₂‖²), each batch least squares.
+    Ks = [XD[k:k + 2].T @ XD[k:k + 2] / 2 for k in (0, 2)]
+    gs = [Kk @ THETA0 - XD[k:k + 2].T @ YD[k:k + 2] / 2 for Kk, k in zip(Ks, (0, 2))]
+    want = -(G0 + h / 8 * sum(2 * Kk @ gk for Kk, gk in zip(Ks, gs)))
+    np.testing.assert_allclose(ml.SGDField(2)(LS, theta, h), want, rtol=1e-12)
+    # Heavy ball: −(1/(1−β))(I + h(1+β)/(2(1−β)²) K)∇L.
+    want = -(G0 + h * (1 + beta) / (2 * (1 - beta) ** 2) * K @ G0) / (1 - beta)
+    np.testing.assert_allclose(ml.HeavyBallField(beta)(LS, theta, h), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: ml.gd_field(4), lambda: ml.gd_field(-1), lambda: ml.gd_field(True),
+    lambda: ml.gd_field(1.0), lambda: ml.BEAField("nope", 1), lambda: ml.BEAField("sam", 1),
+    lambda: ml.BEAField("gd", 1, rho=0.1), lambda: ml.BEAField("fgr", 1, gamma=0.1, eps=0.0),
+    lambda: ml.BEAField("sam", 1, rho=-0.1), lambda: ml.HeavyBallField(1.5),
+])
+def test_fields_refuse_bad_arguments(make):
+    with pytest.raises((ValueError, TypeError)):
+        make()
+
+
+# --- dynamics: one step of each method against its update rule --------------------------------
+
+import dln_theory as dt  # noqa: E402
+
+
+def _one_step(method, params=UV, steps=1):
+    theta = jnp.asarray(params)
+    state = method.init(theta, PE_OBJ)
+    for _ in range(steps):
+        theta, state, aux = method.step(theta, state, PE_OBJ, jax.random.PRNGKey(0))
+    return np.asarray(theta), aux
+
+
+def test_one_step_of_each_method_is_its_update_rule():
+    eta, gamma, eps, rho = 0.3, 0.05, 0.1, 0.08
+    want = _steps(eta, gamma, eps, rho)
+    methods = {
+        "gd": dt.GD(eta),
+        "gr": dt.GR(eta, gamma=gamma),
+        "fgr": dt.FGR(eta, gamma=gamma, eps=eps),
+        "fgr_normalized": dt.FGR(eta, gamma=gamma, eps=eps, normalize=True),
+        "bgr": dt.BGR(eta, gamma=gamma, eps=eps),
+        "bgr_normalized": dt.BGR(eta, gamma=gamma, eps=eps, normalize=True),
+        "sam": dt.SAM(eta, rho=rho),
+        "sam_unnormalized": dt.SAM(eta, rho=rho, normalize=False),
+        "msam": dt.SAM(eta, rho=rho, group_size=2),
+    }
+    for name, method in methods.items():
+        theta, aux = _one_step(method)
+        np.testing.assert_allclose(theta, want[name], rtol=1e-12, atol=1e-15, err_msg=name)
+        assert float(aux["dt"]) == eta  # t = k·η
+
+
+def test_extragradient_flooding_weight_decay_schedule():
+    eta, g = 0.3, _grad(UV)
+    theta, _ = _one_step(dt.Extragradient(eta))
+    np.testing.assert_allclose(theta, UV - eta * _grad(UV - eta * g), rtol=1e-12, atol=1e-15)
+    loss = float(_loss(UV))
+    for b, sign in ((0.5 * loss, 1.0), (2.0 * loss, -1.0)):  # descent above the flood, ascent below
+        theta, _ = _one_step(dt.Flooding(eta, b=b))
+        np.testing.assert_allclose(theta, UV - sign * eta * g, rtol=1e-12, atol=1e-15)
+    theta, _ = _one_step(dt.GD(eta, weight_decay=0.2))
+    np.testing.assert_allclose(theta, UV - eta * (g + 0.2 * UV), rtol=1e-12, atol=1e-15)
+    theta, aux = _one_step(dt.GD(eta, schedule=lambda k: 0.5 ** (k + 1)), steps=2)
+    theta1 = UV - 0.5 * eta * g
+    np.testing.assert_allclose(theta, theta1 - 0.25 * eta * _grad(theta1), rtol=1e-12, atol=1e-15)
+    assert float(aux["dt"]) == 0.25 * eta
+
+
+def test_momentum_methods_two_steps():
+    eta, mu = 0.3, 0.6
+    g0 = _grad(UV)
+    theta1 = UV - eta * g0  # v₁ = −η∇L(θ₀)
+    heavy = theta1 + mu * (theta1 - UV) - eta * _grad(theta1)
+    nesterov = theta1 + mu * (theta1 - UV) - eta * _grad(theta1 + mu * (theta1 - UV))
+    np.testing.assert_allclose(_one_step(dt.HeavyBall(eta, momentum=mu), steps=2)[0], heavy,
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(_one_step(dt.Nesterov(eta, momentum=mu), steps=2)[0], nesterov,
+                               rtol=1e-12, atol=1e-15)
