@@ -138,6 +138,8 @@ def test_commands_run_from_an_unrelated_folder_and_write_nothing_into_the_venv(v
     assert sorted(p.name for p in work.iterdir()) == ["derivations", "figs"]
 
 
+@pytest.mark.skipif(shutil.which("make") is None or shutil.which("git") is None,
+                    reason="needs make and git")
 def test_reproduce_quick_twice_leaves_the_tree_unchanged(tmp_path):
     """`make reproduce-quick` regenerates the committed derivations byte for byte and draws the
     same quick figures twice; run with this interpreter's environment (no reinstall)."""
