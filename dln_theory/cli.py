@@ -191,6 +191,9 @@ def main(argv=None) -> int:
     except (ValueError, _cache.CacheError) as err:
         print(f"dln-theory {args.command}: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # stdout piped into a reader that stopped (`| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":
