@@ -479,3 +479,15 @@ def test_momentum_methods_two_steps():
                                rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(_one_step(dt.Nesterov(eta, momentum=mu), steps=2)[0], nesterov,
                                rtol=1e-12, atol=1e-15)
+
+
+def test_method_refusals_name_the_argument():
+    with pytest.raises(ValueError, match="batch_size=None is not allowed for SGD"):
+        dt.SGD(0.1)
+    with pytest.raises(ValueError, match="group_size=3 is not allowed: it must divide the batch of 4"):
+        dt.SAM(0.1, rho=0.1, group_size=3).check_objective(PE_OBJ)
+    with pytest.raises(ValueError, match="group_size=3 is not allowed: it must divide the batch of 2"):
+        dt.SAM(0.1, rho=0.1, group_size=3, batch_size=2).check_objective(PE_OBJ)
+    dt.SAM(0.1, rho=0.1, group_size=2, batch_size=2).check_objective(PE_OBJ)  # divides: accepted
+    with pytest.raises(ValueError, match="batch_size=5 is not allowed"):
+        dt.SAM(0.1, rho=0.1, batch_size=5).check_objective(PE_OBJ)
