@@ -83,9 +83,9 @@ def test_woodworth_q_closed_form_and_twice_psi():
     np.testing.assert_allclose(grad, np.arcsinh(BETA / (2 * ALPHA**2)), rtol=RTOL, atol=1e-15)
 
 
-@pytest.mark.parametrize("bad,match", [(dict(alpha=-1.0), "alpha"), (dict(alpha=0.0), "alpha"),
-                                       (dict(beta=[np.nan]), "beta"),
-                                       (dict(alpha=np.ones(4)), "alpha has shape")])
+@pytest.mark.parametrize("bad,match", [(dict(alpha=-1.0), "^alpha="), (dict(alpha=0.0), "^alpha="),
+                                       (dict(beta=[np.nan]), "^beta contains 1 NaN"),
+                                       (dict(alpha=np.ones(4)), "^alpha has shape")])
 def test_potentials_refuse_bad_inputs(bad, match):
     beta, alpha = bad.get("beta", BETA), bad.get("alpha", ALPHA)
     for fn in (potentials.hyperbolic_entropy, potentials.woodworth_q):
@@ -122,7 +122,7 @@ def test_depth_potential_legendre_form_and_gradient(depth):
 
 @pytest.mark.parametrize("bad", [dict(z=1.0), dict(z=-1.5), dict(depth=2), dict(depth=2.5)])
 def test_depth_link_refuses_bad_inputs(bad):
-    match = "depth" if "depth" in bad else "z"
+    match = "^depth=" if "depth" in bad else "^z="
     with pytest.raises((ValueError, TypeError), match=match):
         potentials.depth_link(bad.get("z", 0.5), bad.get("depth", 3))
     if "depth" in bad:
@@ -208,7 +208,9 @@ def test_min_potential_interpolant_limits():
     l1 = interpolators.min_l1_interpolant(X, Y)
     assert np.abs(small - l1).max() < 0.1 * np.abs(l1).max()
     assert isinstance(big, np.ndarray)
-    # the NumPy variant passes the model on: P-W(2) at α is P-E at α_E = √2 α
+    # the NumPy variant passes the model and the options on: P-W(2) at α is P-E at α_E = √2 α
+    sol = interpolators.min_potential_interpolant_np(X, Y, 0.3, full_output=True, max_iter=1)
+    assert isinstance(sol.beta, np.ndarray) and int(sol.iterations) == 1
     np.testing.assert_allclose(interpolators.min_potential_interpolant_np(X, Y, 0.3, PW(2)),
                                interpolators.min_potential_interpolant(X, Y, np.sqrt(2) * 0.3),
                                rtol=1e-10)
