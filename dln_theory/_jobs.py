@@ -43,6 +43,16 @@ class Programs:
         """``fn`` compiled for ``args`` (see `program`)."""
         return self.program(fn, *args, donate=donate).fn
 
+    def value(self, fn, *args):
+        """``fn(*args)``, computed once per signature of ``args`` (a result of tracing them)."""
+        key = _signature(fn, "value", args)
+        if key not in _PROGRAMS:
+            _PROGRAMS[key] = fn(*args)
+        _PROGRAMS.move_to_end(key)
+        while len(_PROGRAMS) > MAX_PROGRAMS:
+            _PROGRAMS.popitem(last=False)
+        return _PROGRAMS[key]
+
     def program(self, fn, *args, donate: str = "none") -> Program:
         """The `Program` of ``fn`` for arguments like ``args``: array leaves are traced, the other
         leaves are static; ``donate`` as in `equinox.filter_jit`."""

@@ -78,10 +78,6 @@ def _float(x):
     return jnp.asarray(x, dtype=float)
 
 
-def _seed(x):
-    return jnp.asarray(x)
-
-
 class Run(eqx.Module):
     """Everything that decides one simulation (see the module docstring).
 
@@ -107,7 +103,7 @@ class Run(eqx.Module):
     alpha: jax.Array = eqx.field(converter=_float)
     n_steps: int = eqx.field(static=True)
     save_every: int = eqx.field(static=True)
-    seed: jax.Array = eqx.field(converter=_seed, default=0)
+    seed: jax.Array = eqx.field(converter=jnp.asarray, default=0)
     params0: jax.Array | None = None
     loss_tol: jax.Array = eqx.field(converter=_float, default=0.0)
     divergence_bound: jax.Array = eqx.field(converter=_float, default=1e8)
@@ -118,6 +114,7 @@ class Run(eqx.Module):
         _validate.positive("alpha", self.alpha)
         _validate.nonnegative("loss_tol", self.loss_tol)
         _validate.positive("divergence_bound", self.divergence_bound)
+        _validate.one_of("precision", self.precision, ("float64", "float32"))
         if self.n_steps % self.save_every:
             raise ValueError(f"save_every={self.save_every} is not allowed: it must divide n_steps={self.n_steps}")
         key = self.seed.ndim == 1 and self.seed.dtype == jnp.uint32
@@ -148,10 +145,10 @@ class Run(eqx.Module):
             run = eqx.tree_at(lambda r, n=name: r.get(n), run, jnp.asarray(value))
         return run
 
-    def checked(self, name: str, values) -> "Run":
-        """This run with field ``name`` set to ``values`` through the constructors, so that every
-        check of the field (its converter and ``__check_init__``) applies to them."""
-        return _replace(self, self.path(name), values)
+    def checked(self, name: str, value) -> "Run":
+        """This run with field ``name`` set to ``value`` through the constructors, so that every
+        check of the field (its converter and ``__check_init__``) applies to it."""
+        return _replace(self, self.path(name), value)
 
     def configuration(self):
         """(method, objective, params0, key, data) of this run, cast to its precision (traceable)."""
@@ -284,28 +281,72 @@ def outputs(run: "Run", progress: Progress, reached) -> dict:
 # ------------------------------------------------------------------------------- a batch of runs
 
 
-def _start(run, values, index):
-    def one(v, _):
-        r = run.at(v)
-        method, objective, params0, key, _ = r.configuration()
-        return begin(method, objective, params0, key, r.n_saves)
+def _begin(run, v) -> Progress:
+    r = run.at(v)
+    method, objective, params0, key, _ = r.configuration()
+    progress = begin(method, objective, params0, key, r.n_saves)
+    # A loop of no steps gives the progress the batching that the loop gives it under vmap.
+    return advance(method, objective, progress, 0, 0, r.save_every, r.loss_tol, r.divergence_bound, AXIS)[1]
 
-    return jax.vmap(one, axis_name=AXIS)(values, index)
+
+def _axes(like: Progress, shared) -> Progress:
+    """The vmap axes of a progress: 0, or None for the leaves of the method state and the PRNG
+    key flagged in ``shared``."""
+    treedef = jax.tree.structure((like.state, like.key))
+    state, key = jax.tree.unflatten(treedef, [None if s else 0 for s in shared])
+    return Progress(0, state, 0, 0, key, 0, 0, 0)
+
+
+def shared_leaves(run: Run, values, index) -> tuple[bool, ...]:
+    """Which leaves of the method state and PRNG key stay the same for every configuration of a
+    batch (under vmap: unbatched), e.g. SGD's epoch counter and permutation in a sweep over η.
+
+    They cross the boundary between compiled segments unbatched, as they would stay inside one
+    compiled loop, so that a sweep does not pay per configuration for them. Found by tracing
+    (`jax.eval_shape`): vmap refuses an unbatched output axis for a batched leaf.
+    """
+    like = jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), axis_name=AXIS), values, index)
+    n = len(jax.tree.leaves((like.state, like.key)))
+    if index.shape[0] == 1:  # one configuration: nothing to share
+        return (False,) * n
+
+    def unbatched(ids):
+        axes = _axes(like, [i in ids for i in range(n)])
+        try:
+            jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), out_axes=axes, axis_name=AXIS), values, index)
+        except ValueError:
+            return False
+        return True
+
+    def split(ids):
+        if not ids or unbatched(ids):
+            return set(ids)
+        return set() if len(ids) == 1 else split(ids[:len(ids) // 2]) | split(ids[len(ids) // 2:])
+
+    found = split(list(range(n)))
+    return tuple(i in found for i in range(n))
+
+
+def _start(run, values, index, shared):
+    like = jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), axis_name=AXIS), values, index)
+    return jax.vmap(lambda v, _: _begin(run, v), out_axes=_axes(like, shared), axis_name=AXIS)(values, index)
 
 
 def _advance(fixed, progress):
-    run, values, start, stop = fixed
+    run, values, start, stop, shared = fixed
 
     def one(v, p):
         r = run.at(v)
         method, objective, *_ = r.configuration()
         return advance(method, objective, p, start, stop, r.save_every, r.loss_tol, r.divergence_bound, AXIS)
 
-    return jax.vmap(one, out_axes=(None, 0), axis_name=AXIS)(values, progress)
+    axes = _axes(progress, shared)
+    return jax.vmap(one, in_axes=(0, axes), out_axes=(None, axes), axis_name=AXIS)(values, progress)
 
 
-def _outputs(run, values, progress, reached):
-    return jax.vmap(lambda v, p: outputs(run.at(v), p, reached), axis_name=AXIS)(values, progress)
+def _outputs(run, values, progress, reached, shared):
+    return jax.vmap(lambda v, p: outputs(run.at(v), p, reached), in_axes=(0, _axes(progress, shared)),
+                    axis_name=AXIS)(values, progress)
 
 
 def execute(run: Run, values: Mapping[str, np.ndarray], size: int = 1,
@@ -320,12 +361,13 @@ def execute(run: Run, values: Mapping[str, np.ndarray], size: int = 1,
     """
     programs = _jobs.Programs() if programs is None else programs
     values, index = _shard(({name: jnp.asarray(v) for name, v in values.items()}, jnp.arange(size)))
-    progress = programs.compiled(_start, run, values, index)(run, values, index)
+    shared = programs.value(shared_leaves, run, values, index)
+    progress = programs.compiled(_start, run, values, index, shared)(run, values, index, shared)
     stop = run.n_steps
     i, length, reached = 0, 1, None
     advance_fn = None
     while reached is None:
-        fixed = (run, values, jnp.asarray(i), jnp.asarray(min(i + length, stop)))
+        fixed = (run, values, jnp.asarray(i), jnp.asarray(min(i + length, stop)), shared)
         if advance_fn is None:
             advance_fn = programs.compiled(_advance, fixed, progress, donate="all-except-first")
         t0 = time.perf_counter()
@@ -336,8 +378,9 @@ def execute(run: Run, values: Mapping[str, np.ndarray], size: int = 1,
             reached = j
         length = _next_length(length, j - i, seconds)
         i = j
-    out = programs.compiled(_outputs, run, values, progress, jnp.asarray(reached))
-    return jax.tree.map(np.asarray, out(run, values, progress, jnp.asarray(reached)))
+    reached = jnp.asarray(reached)
+    out = programs.compiled(_outputs, run, values, progress, reached, shared)(run, values, progress, reached, shared)
+    return jax.tree.map(np.asarray, out)
 
 
 def _next_length(length: int, done: int, seconds: float) -> int:

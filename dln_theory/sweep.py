@@ -57,7 +57,8 @@ class SweepResult:
         """One record per diverged configuration: its axis values and the step where it diverged."""
         steps = np.asarray(self.trajectory.diverged_at)
         return [
-            {**{name: values[i] for (name, values), i in zip(self.axes.items(), index)}, "diverged_at": int(steps[index])}
+            {**{name: values[i] for (name, values), i in zip(self.axes.items(), index)},
+             "diverged_at": int(steps[index])}
             for index in zip(*np.nonzero(steps >= 0))
         ]
 
@@ -116,9 +117,10 @@ def sweep(
         raise ValueError("alpha=None is not allowed: give alpha=... or a grid axis 'alpha'")
     if "alpha" not in grid:
         check_alpha(alpha, problem.d)
-    base_alpha = np.asarray(grid["alpha"]).reshape(-1)[0] if alpha is None else alpha
-    run = Run(method, model, problem, base_alpha, n_steps, save_every, seed=seed, loss_tol=loss_tol,
-              divergence_bound=divergence_bound, precision=precision, gram=use_gram(gram, problem.n, problem.d))
+    # With an α axis the run's own α is a placeholder, replaced in every configuration.
+    run = Run(method, model, problem, 1.0 if alpha is None else alpha, n_steps, save_every, seed=seed,
+              loss_tol=loss_tol, divergence_bound=divergence_bound, precision=precision,
+              gram=use_gram(gram, problem.n, problem.d))
     axes = check_grid(run, grid)
 
     mesh = np.meshgrid(*axes.values(), indexing="ij")

@@ -1,4 +1,7 @@
-"""sweep(): vmap equals a loop, one trace per method, resume after interruption, isolation."""
+"""sweep(): vmap equals a loop, one trace per method, resume after interruption, isolation, grid axes
+by path, the run value as the cache key, Ctrl-C."""
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -170,3 +173,60 @@ def test_ctrl_c_during_a_sweep_keeps_finished_chunks(tmp_path):
     assert sorted(p.name for p in folder.iterdir()) == ["chunk_00000.npz", "meta.json"]
     chunk = _cache.ChunkStore(folder, {}).load(0)
     assert chunk is not None and chunk["converged_at"][0] == 10**5  # frozen at its first save point
+
+
+def test_any_numeric_field_of_the_run_is_a_grid_axis(problem):
+    """Axes address fields by path: run fields (loss_tol) and method fields (eta = method.eta)."""
+    res = sweep(dt.GD(0.1), dt.PE(), problem, {"loss_tol": [1e-6, 0.0], "method.eta": [0.05, 0.2]}, 2000, 100,
+                alpha=0.5, cache=False)
+    for i, tol in enumerate([1e-6, 0.0]):
+        for j, eta in enumerate([0.05, 0.2]):
+            single = dt.simulate(dt.GD(eta), dt.PE(), problem, 0.5, 2000, 100, loss_tol=tol)
+            assert int(res.trajectory.converged_at[i, j]) == int(single.converged_at)
+            # batched products sum in another order: equal to rounding, as in test_vmap_equals_loop
+            np.testing.assert_allclose(res.trajectory.beta[i, j], single.beta, rtol=1e-12, atol=1e-15)
+    assert (res.trajectory.converged_at[0] > 0).all() and (res.trajectory.converged_at[1] == -1).all()
+    with pytest.raises(ValueError, match="grid axis 'n_steps' is not allowed"):  # static: not an axis
+        sweep(dt.GD(0.1), dt.PE(), problem, {"n_steps": [10, 20]}, 20, alpha=0.5, cache=False)
+
+
+def test_every_field_of_the_run_is_in_the_cache_key(problem):
+    """The key is the fingerprint of the run value: changing any field changes it. A new field of
+    `Run` must be added here, with another value, or this test fails."""
+    from dln_theory.run import Run
+
+    base = Run(dt.GD(0.1), dt.PE(), problem, 0.3, 20, 10)
+    other = {"method": dt.GD(0.2), "model": dt.PW(2), "data": dt.SparseRegression(n=10, d=20, k=2), "alpha": 0.31,
+             "n_steps": 40, "save_every": 20, "seed": 1, "params0": np.ones((2, 20)), "loss_tol": 1e-9,
+             "divergence_bound": 1e6, "precision": "float32", "gram": True}
+    assert set(other) == {f.name for f in dataclasses.fields(Run)}
+    keys = {_cache.fingerprint(dataclasses.replace(base, **{name: value})) for name, value in other.items()}
+    assert len(keys | {_cache.fingerprint(base)}) == len(other) + 1
+
+
+def test_segments_do_not_change_the_result(problem, monkeypatch):
+    """A run cut into compiled segments of 1, 7, 49, … steps (not aligned with the saves) is bit
+    for bit the run in segments of 1 and 599 steps, for a deterministic and a stochastic method."""
+    from dln_theory import run as run_module
+
+    for method in (dt.GD(0.1), dt.SGD(0.05, batch_size=3)):
+        monkeypatch.setattr(run_module, "_next_length", lambda length, done, seconds: 10**9)
+        whole = sweep(method, dt.PE(), problem, {"eta": [0.05, 0.1]}, 600, 60, alpha=0.5, cache=False)
+        monkeypatch.setattr(run_module, "_next_length", lambda length, done, seconds: 7 * length)
+        cut = sweep(method, dt.PE(), problem, {"eta": [0.05, 0.1]}, 600, 60, alpha=0.5, cache=False)
+        for field in ("beta", "params", "t", "steps"):
+            np.testing.assert_array_equal(getattr(cut.trajectory, field), getattr(whole.trajectory, field))
+
+
+def test_counters_shared_by_a_sweep_stay_unbatched(problem):
+    """SGD's epoch counter and permutation are the same for every α of a sweep (one permutation
+    per epoch), so they cross segments unbatched; with a seed axis the keys and permutations differ."""
+    import jax.numpy as jnp
+
+    from dln_theory.run import Run, shared_leaves
+
+    run = Run(dt.SGD(0.05, batch_size=2), dt.PE(), problem, 0.3, 20, 10)
+    over_alpha = shared_leaves(run, {"alpha": jnp.array([0.1, 0.2])}, jnp.arange(2))
+    over_seed = shared_leaves(run, {"seed": jnp.array([0, 1])}, jnp.arange(2))
+    assert all(over_alpha)
+    assert not over_seed[-1] and sum(over_seed) < len(over_seed)  # the key (last leaf), the permutation
