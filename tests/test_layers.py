@@ -43,7 +43,7 @@ LAYERS = [
     ("simulate/sweep", ("dln_theory", "dln_theory.run", "dln_theory.simulate", "dln_theory.sweep",
                         "dln_theory.deepnet")),
     ("verify", ("dln_theory.verify",)),
-    ("figures/CLI", ("dln_theory.figures", "dln_theory.plotting", "dln_theory.cli", "dln_theory._cache_cli",
+    ("figures/CLI", ("dln_theory.figures", "dln_theory.plotting", "dln_theory.cli",
                      "dln_theory.deepnet.cli", "dln_theory.__main__", "dln_theory.derivations.__main__")),
 ]
 

@@ -11,12 +11,21 @@ from collections.abc import Callable
 import equinox as eqx
 import jax
 
-from .. import _tree
+from .. import _hyper, _tree
 
 
 class ModifiedField(eqx.Module):
     """A modified vector field f_h(θ); subclasses hold their coefficients as array leaves, so that
-    a sweep can vary them (``field.gamma`` etc.)."""
+    a sweep can vary them (``field.gamma`` etc.), declared with `dln_theory._hyper.hyperparameter`
+    and checked when the field is built."""
+
+    def __check_init__(self):
+        _hyper.check(self)
+
+    @classmethod
+    def hyperparameters(cls) -> dict[str, Callable]:
+        """{name: constraint(name, value)} of the numeric coefficients."""
+        return _hyper.declared(cls)
 
     @abc.abstractmethod
     def __call__(self, objective, params, h):

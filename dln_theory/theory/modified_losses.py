@@ -13,7 +13,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from .. import _hyper, _tree, _validate
+from .. import _tree, _validate
 from .._hyper import hyperparameter
 from . import generated
 from .fields import LossField, ModifiedField
@@ -148,16 +148,15 @@ class BEAField(ModifiedField):
         _validate.one_of("kind", self.kind, self.KINDS)
         _check_order(self.order)
         needed = self.KINDS[self.kind].coefficients
-        for name in _hyper.declared(type(self)):
+        for name in self.hyperparameters():
             value = getattr(self, name)
             if name in needed and value is None:
                 raise ValueError(f"{name}=None is not allowed for kind={self.kind!r}: "
                                  f"give {', '.join(needed)}")
             if name not in needed and value is not None:
                 takes = ", ".join(needed) if needed else "no coefficients"
-                raise ValueError(f"{name}={value!r} is not allowed for kind={self.kind!r}: "
+                raise ValueError(f"{name}={value.tolist()!r} is not allowed for kind={self.kind!r}: "
                                  f"it takes {takes}")
-        _hyper.check(self)
 
     def __call__(self, objective, params, h):
         kind = self.KINDS[self.kind]
@@ -195,9 +194,6 @@ class HeavyBallField(ModifiedField):
     """
 
     momentum: jax.Array = hyperparameter(_validate.unit_interval)
-
-    def __check_init__(self):
-        _hyper.check(self)
 
     def __call__(self, objective, params, h):
         b = self.momentum
