@@ -142,7 +142,9 @@ def check(results):
            f" {sum(len(v) for v in dist.values())} runs)")
     if not converged:
         msg += "; some runs did not reach the loss tolerance"
-    return converged and worst <= config.tolerance, msg
+    metrics = {"max_rel_distance": worst, "max_rel_distance_by_depth": {str(D): float(np.max(v)) for D, v in dist.items()},
+               "tolerance": config.tolerance, "runs": sum(len(v) for v in dist.values()), "converged": converged}
+    return converged and worst <= config.tolerance, msg, metrics
 
 
 def main(quick=False, out=None, cache_dir=None):

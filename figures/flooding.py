@@ -24,7 +24,7 @@ import numpy as np
 
 import dln_theory as dt
 from dln_theory import _tree, plotting
-from dln_theory.dynamics.flow import ModifiedField
+from dln_theory.theory.fields import ModifiedField
 
 from ._common import fmt, memo
 from .modified_flow import ab_from_saves
@@ -138,8 +138,12 @@ def check(results):
     ratio = float(dist["level-set GR flow"][-1] / moved[-1])
     ok = ratio <= config.tolerance and results["flooding"]["diverged"] < 0
     others = ", ".join(f"{name} {fmt(float(d[-1] / moved[-1]))}" for name, d in dist.items() if name != "level-set GR flow")
+    metrics = {"relative_distance": ratio, "tolerance": config.tolerance, "pairs": config.pairs,
+               "flooding_diverged": results["flooding"]["diverged"] >= 0,
+               "relative_distance_others": {name: float(d[-1] / moved[-1]) for name, d in dist.items()
+                                            if name != "level-set GR flow"}}
     return ok, (f"after {config.pairs} ascent/descent pairs, ||theta_flood - theta_flow|| / distance moved = "
-                f"{fmt(ratio)} (tol {config.tolerance}) for the level-set GR flow (eps = eta); {others}")
+                f"{fmt(ratio)} (tol {config.tolerance}) for the level-set GR flow (eps = eta); {others}"), metrics
 
 
 def main(quick=False, out=None, cache_dir=None):

@@ -181,7 +181,9 @@ def check(results):
            f" within max rel. distance {fmt(np.max(dist))} of argmin psi_alpha (tol {fmt(config.tolerance)})")
     if not converged:
         msg += "; some runs did not reach the loss tolerance"
-    return passed, msg
+    metrics = {"max_rel_distance": float(np.max(dist)), "tolerance": config.tolerance, "runs": int(dist.size),
+               "converged": converged, "ns": list(config.ns), "alpha_sim": a}
+    return passed, msg, metrics
 
 
 def main(quick=False, out=None, cache_dir=None):

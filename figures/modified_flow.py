@@ -181,9 +181,13 @@ def check(results):
     sharp = lambda a, b: config.x**2 * (a**2 + b**2)  # noqa: E731
     flows = ", ".join(f"order {p} {fmt(sharp(*(v[-1] for v in results['paths']['flows'][p])))}"
                       for p in config.path_orders)
+    metrics = {"slopes": {str(p): s for p, s in slopes.items()}, "slope_tolerance": config.slope_tolerance,
+               "hs": list(config.hs), "sharpness_gd": sharp(ga[-1], gb[-1]),
+               "sharpness_flows": {str(p): sharp(*(v[-1] for v in results["paths"]["flows"][p]))
+                                   for p in config.path_orders}}
     return ok, (f"fitted slopes of ||theta_GD - theta_p|| vs h: {listed} (expected p+1 +- "
                 f"{config.slope_tolerance}); final sharpness at h={config.h_large:g}: GD "
-                f"{fmt(sharp(ga[-1], gb[-1]))}, flows {flows}")
+                f"{fmt(sharp(ga[-1], gb[-1]))}, flows {flows}"), metrics
 
 
 def main(quick=False, out=None, cache_dir=None):

@@ -159,21 +159,24 @@ def plot(results):
 
 def check(results):
     config, runs, pred = results["config"], results["runs"], results["pred"]
-    parts, ok = [], True
+    parts, ok, metrics = [], True, {"tolerance": config.tolerance, "min_rate": config.min_rate}
     for name, run in runs.items():
         err = mismatch(run, pred[name])
         eta_c = threshold(run)
         small = np.isfinite(err) & (run["eta"] <= eta_c / 10)
         if not small.any():
-            return False, f"{name}: no converged run below a tenth of the divergence threshold"
+            metrics[name] = {"eta_c": eta_c, "compared_small_eta": 0}
+            return False, f"{name}: no converged run below a tenth of the divergence threshold", metrics
         worst_small = float(np.nanmax(err[small]))
         use = np.isfinite(err) & (run["eta"] <= eta_c / 3) & (err > 0)
         rate = loglog_slope(run["eta"][use], err[use]) if use.sum() >= 2 else np.nan
         ok &= worst_small <= config.tolerance and np.isfinite(rate) and rate >= config.min_rate
+        metrics[name] = {"eta_c": eta_c, "compared_small_eta": int(small.sum()), "max_mismatch_small_eta": worst_small,
+                         "rate": rate, "max_mismatch_below_eta_c": float(np.nanmax(err))}
         parts.append(f"{name}: mismatch <= {fmt(100 * worst_small)}% for eta <= eta_c/10 = {fmt(eta_c / 10)}, "
                      f"vanishing like eta^{rate:.2f}, max {fmt(100 * float(np.nanmax(err)))}% below eta_c")
     return bool(ok), ("test loss of argmin psi_{alpha_inf} vs simulation (tol " f"{fmt(100 * config.tolerance)}%, "
-                      f"rate >= {config.min_rate}): " + "; ".join(parts))
+                      f"rate >= {config.min_rate}): " + "; ".join(parts)), metrics
 
 
 def main(quick=False, out=None, cache_dir=None):
