@@ -253,7 +253,13 @@ from dln_theory.theory import effective_init as ei, modified_losses as ml  # noq
 XD = np.array([[1.0, -0.5, 0.3], [0.2, 0.8, -1.1], [-0.7, 0.4, 0.9], [0.5, 1.2, 0.1]])
 YD = np.array([0.3, -0.2, 0.8, 0.1])
 UV = np.array([[0.9, -0.4, 0.6], [0.3, 0.7, -0.5]])  # P-E parameters (u, v), β = u ⊙ v
-PE_OBJ = Objective(PE(), jnp.asarray(XD), jnp.asarray(YD))
+
+
+def _pe_obj():
+    """The P-E objective on (XD, YD), built in the test: no JAX array exists at import time (the
+    mutation run forks workers from a process that imported this module; JAX must not be
+    initialized before a fork)."""
+    return Objective(PE(), jnp.asarray(XD), jnp.asarray(YD))
 
 
 def _loss(theta, X=XD, y=YD):
@@ -292,15 +298,15 @@ def test_pe_terms_reproduce_one_step_of_each_method():
     # the parameter-space step; and then u'² − v'² = [(1 − ηB)² − η²A²](u² − v²) exactly.
     eta, gamma, eps, rho = 0.3, 0.05, 0.1, 0.08
     terms = {
-        "gd": ei.pe_terms_gd(PE_OBJ, UV),
-        "gr": ei.pe_terms_gr(PE_OBJ, UV, gamma),
-        "fgr": ei.pe_terms_fgr(PE_OBJ, UV, gamma, eps),
-        "fgr_normalized": ei.pe_terms_fgr(PE_OBJ, UV, gamma, eps, normalize=True),
-        "bgr": ei.pe_terms_bgr(PE_OBJ, UV, gamma, eps),
-        "bgr_normalized": ei.pe_terms_bgr(PE_OBJ, UV, gamma, eps, normalize=True),
-        "sam": ei.pe_terms_sam(PE_OBJ, UV, rho),
-        "sam_unnormalized": ei.pe_terms_sam(PE_OBJ, UV, rho, normalize=False),
-        "msam": ei.pe_terms_sam(PE_OBJ, UV, rho, group_size=2),
+        "gd": ei.pe_terms_gd(_pe_obj(), UV),
+        "gr": ei.pe_terms_gr(_pe_obj(), UV, gamma),
+        "fgr": ei.pe_terms_fgr(_pe_obj(), UV, gamma, eps),
+        "fgr_normalized": ei.pe_terms_fgr(_pe_obj(), UV, gamma, eps, normalize=True),
+        "bgr": ei.pe_terms_bgr(_pe_obj(), UV, gamma, eps),
+        "bgr_normalized": ei.pe_terms_bgr(_pe_obj(), UV, gamma, eps, normalize=True),
+        "sam": ei.pe_terms_sam(_pe_obj(), UV, rho),
+        "sam_unnormalized": ei.pe_terms_sam(_pe_obj(), UV, rho, normalize=False),
+        "msam": ei.pe_terms_sam(_pe_obj(), UV, rho, group_size=2),
     }
     u, v = UV
     for name, step in _steps(eta, gamma, eps, rho).items():
@@ -350,7 +356,10 @@ class _LeastSquares(AbstractObjective):
         return jnp.mean(self.example_loss(self.predict(params, self.X), self.y))
 
 
-LS = _LeastSquares(jnp.asarray(XD), jnp.asarray(YD))
+
+
+def _ls():
+    return _LeastSquares(jnp.asarray(XD), jnp.asarray(YD))
 K = XD.T @ XD / 4
 THETA0 = np.array([0.4, -0.7, 1.1])
 G0 = K @ THETA0 - XD.T @ YD / 4
@@ -381,20 +390,20 @@ def test_generated_fields_on_least_squares(p):
     }
     for c, group in fields.items():
         for field in group:
-            np.testing.assert_allclose(field(LS, jnp.asarray(THETA0), h), _series_field(c, p, h),
+            np.testing.assert_allclose(field(_ls(), jnp.asarray(THETA0), h), _series_field(c, p, h),
                                        rtol=1e-12, atol=1e-15, err_msg=f"{field} c={c}")
 
 
 def test_gd_modified_loss_and_gr_field():
     h, gamma = 0.2, 0.3
     g = _grad(UV)
-    assert float(ml.gd_modified_loss(PE_OBJ, jnp.asarray(UV), h)) == pytest.approx(
+    assert float(ml.gd_modified_loss(_pe_obj(), jnp.asarray(UV), h)) == pytest.approx(
         float(_loss(UV) + h / 4 * jnp.sum(g**2)), rel=RTOL)
     # GR's field is GD's on L̃ = L + (γ/2)‖∇L‖²: on least squares ∇L̃ = (I + γK)∇L and L̃ has
     # Hessian K̃ = K(I + γK), so the order-1 field is −(I + (h/2)K̃)(I + γK)∇L.
     Kt = K @ (np.eye(3) + gamma * K)
     want = -(np.eye(3) + h / 2 * Kt) @ (np.eye(3) + gamma * K) @ G0
-    np.testing.assert_allclose(ml.BEAField("gr", 1, gamma=gamma)(LS, jnp.asarray(THETA0), h), want,
+    np.testing.assert_allclose(ml.BEAField("gr", 1, gamma=gamma)(_ls(), jnp.asarray(THETA0), h), want,
                                rtol=1e-12)
 
 
@@ -405,10 +414,10 @@ def test_sgd_and_heavy_ball_fields():
     Ks = [XD[k:k + 2].T @ XD[k:k + 2] / 2 for k in (0, 2)]
     gs = [Kk @ THETA0 - XD[k:k + 2].T @ YD[k:k + 2] / 2 for Kk, k in zip(Ks, (0, 2))]
     want = -(G0 + h / 8 * sum(2 * Kk @ gk for Kk, gk in zip(Ks, gs)))
-    np.testing.assert_allclose(ml.SGDField(2)(LS, theta, h), want, rtol=1e-12)
+    np.testing.assert_allclose(ml.SGDField(2)(_ls(), theta, h), want, rtol=1e-12)
     # Heavy ball: −(1/(1−β))(I + h(1+β)/(2(1−β)²) K)∇L.
     want = -(G0 + h * (1 + beta) / (2 * (1 - beta) ** 2) * K @ G0) / (1 - beta)
-    np.testing.assert_allclose(ml.HeavyBallField(beta)(LS, theta, h), want, rtol=1e-12)
+    np.testing.assert_allclose(ml.HeavyBallField(beta)(_ls(), theta, h), want, rtol=1e-12)
 
 
 @pytest.mark.parametrize("make", [
@@ -429,9 +438,9 @@ import dln_theory as dt  # noqa: E402
 
 def _one_step(method, params=UV, steps=1):
     theta = jnp.asarray(params)
-    state = method.init(theta, PE_OBJ)
+    state = method.init(theta, _pe_obj())
     for _ in range(steps):
-        theta, state, aux = method.step(theta, state, PE_OBJ, jax.random.PRNGKey(0))
+        theta, state, aux = method.step(theta, state, _pe_obj(), jax.random.PRNGKey(0))
     return np.asarray(theta), aux
 
 
@@ -487,9 +496,9 @@ def test_method_refusals_name_the_argument():
     with pytest.raises(ValueError, match="batch_size=None is not allowed for SGD"):
         dt.SGD(0.1)
     with pytest.raises(ValueError, match="group_size=3 is not allowed: it must divide the batch of 4"):
-        dt.SAM(0.1, rho=0.1, group_size=3).check_objective(PE_OBJ)
+        dt.SAM(0.1, rho=0.1, group_size=3).check_objective(_pe_obj())
     with pytest.raises(ValueError, match="group_size=3 is not allowed: it must divide the batch of 2"):
-        dt.SAM(0.1, rho=0.1, group_size=3, batch_size=2).check_objective(PE_OBJ)
-    dt.SAM(0.1, rho=0.1, group_size=2, batch_size=2).check_objective(PE_OBJ)  # divides: accepted
+        dt.SAM(0.1, rho=0.1, group_size=3, batch_size=2).check_objective(_pe_obj())
+    dt.SAM(0.1, rho=0.1, group_size=2, batch_size=2).check_objective(_pe_obj())  # divides: accepted
     with pytest.raises(ValueError, match="batch_size=5 is not allowed"):
-        dt.SAM(0.1, rho=0.1, batch_size=5).check_objective(PE_OBJ)
+        dt.SAM(0.1, rho=0.1, batch_size=5).check_objective(_pe_obj())
