@@ -31,6 +31,7 @@ NAMES = (
     "flooding",
     "deepnet",
     "saddle_to_saddle",
+    "momentum",
 )
 
 #: Default output folder of full runs, relative to the current working directory: run at the

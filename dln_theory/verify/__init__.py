@@ -23,7 +23,7 @@ import numpy as np
 
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
 _DEFECTS: dict[str, dict[str, tuple[str, Mapping]]] = {}
-_MODULES = ("gd", "methods", "derived", "values", "saddle", "shape", "weight_decay", "momentum")
+_MODULES = ("gd", "methods", "derived", "values", "saddle", "shape", "weight_decay", "momentum", "weight_decay_switch")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,48 @@
+"""Weight decay switched off at time T (issue [10] §2), P-E gradient flow: derived here.
+
+With weight decay λ (loss L + (λ/2)‖θ‖²) the P-E flow is ṗ = −(g + λ)p, ṁ = (g − λ)m for
+p = u + v, m = u − v, so β = (p² − m²)/4 = α² e^{−2λt} sinh(2S) with S = −∫₀ᵗ g ∈ range(Xᵀ):
+until T the run is the plain flow at the shrinking scale α_t = α e^{−λt}, and once weight decay
+is off it ends at argmin_{Xβ=y} ψ_{α_T}(β), α_T = α e^{−λT} (docs/conventions.md §3 with B = λ).
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import PE, GradientFlow, LossField, ModifiedFlow, SparseRegression, simulate
+from ..theory.interpolators import min_potential_interpolant
+from . import claim
+
+
+def switched_off_alpha(alpha, lam, T):
+    """α_T = α e^{−λT}: the scale at which the flow continues after weight decay λ stops at T."""
+    return alpha * np.exp(-lam * T)
+
+
+#: Looked up when the claim runs, so that defects can replace it.
+_alpha_T = switched_off_alpha
+
+
+def _weight_decayed(lam):
+    return LossField(lambda objective, params, h: objective.loss(params)
+                     + 0.5 * lam * sum(jnp.sum(x**2) for x in jax.tree.leaves(params)))
+
+
+@claim("weight_decay_switched_off", "derived (P-E flow with weight decay λ until T): endpoint argmin ψ_{α e^{−λT}}",
+       defects={"α (weight decay phase ignored)": {"_alpha_T": lambda alpha, lam, T: alpha},
+                "α e^{−2λT} (the factor of α² applied to α)": {"_alpha_T": lambda alpha, lam, T: alpha * np.exp(-2 * lam * T)}})
+def switched_off(quick):
+    """Gradient flow with weight decay λ = 0.1 up to T = 5, then without, ends at argmin ψ_{α e^{−λT}}.
+
+    Tolerance 1e-6 relative, as for the other flow-endpoint claims: both phases are integrated to
+    rtol 1e-10, the second stopped at loss < 1e-26; the dual Newton solve reaches 1e-12.
+    """
+    problem = SparseRegression(n=10, d=20, k=2).sample(0)
+    alpha, lam, T = 0.1, 0.1, 5.0
+    first = simulate(ModifiedFlow(T / 10, field=_weight_decayed(lam)), PE(), problem, alpha, 10, 10)
+    second = simulate(GradientFlow(100.0), PE(), problem, alpha, 200, 200, params0=first.params, loss_tol=1e-26)
+    sim = np.asarray(second.beta[-1])
+    pred = np.asarray(min_potential_interpolant(problem.X, problem.y, _alpha_T(alpha, lam, T), PE()))
+    err = float(np.linalg.norm(sim - pred) / np.linalg.norm(pred))
+    return float(np.abs(pred).sum()), float(np.abs(sim).sum()), err, 1e-6, f"final loss {float(second.loss[-1]):.1e}"
