@@ -18,14 +18,16 @@ converged run to 1e-14.
 Why the 1-SAM circles sat far below the runs at larger ρ (measured, full setup):
 * not converged after 10⁴ steps: 1-SAM's train loss is 1e-7 to 6e-7 there while its own test
   loss is 1e-6 to 1e-4, so its β is still 1e-3 to 4e-3 (relative) away from any interpolant;
-  continued to 10⁵ steps, the runs move onto the prediction (u(0) = 0.1, ρ = 0.35: test loss
-  1.4e-5 after 10⁴ steps, 2.2e-6 after 10⁵, predicted 1.8e-6);
+  continued to 10⁵ steps, the runs move onto the prediction (u(0) = 0.02, ρ = 0.05: test loss
+  3.2e-5 after 10⁴ steps, 1.70e-5 after 10⁵, predicted 1.70e-5), up to the O(ηρ) tilt, which
+  the test loss amplifies (next point);
 * the test loss near β* is a bad yardstick: 1-SAM shrinks α_∞ by many decades, so argmin ψ_{α_∞}
   is nearly the min-ℓ1 interpolant, which here is β* itself; a relative error 1e-3 in β then
   changes the test loss by orders of magnitude;
-* α_∞ unresolved in float64: from ρ ≈ 0.35–0.4 on, ½(u² − v²) on the support falls below
-  ~1e-16·½(u² + v²) and is lost to cancellation (it even turns negative), so no ψ_{α_∞} can be
-  read off the run; the former plot drew predictions from those rounding errors.
+* α_∞ unresolved in float64: from ρ ≈ 0.25–0.3 on, ½(u² − v²) on the support falls below 1e-8
+  of ½(u² + v²), where rounding makes it unreliable, and from ρ ≈ 0.35–0.4 on it is lost to
+  cancellation (≈ 1e-17, even negative), so no ψ_{α_∞} can be read off the run (crosses); the
+  former plot drew predictions from those rounding errors.
 
 Check: (asserted) every run at ``long_steps`` with train loss ≤ ``fit_loss`` and α_∞ resolved
 (min α_eff²/½(u² + v²) ≥ ``resolve_ratio``) is within ``beta_tolerance`` of argmin ψ_{α_∞} in
