@@ -46,3 +46,16 @@ def test_momentum_fails_when_the_gap_does_not_close(quick):
     r = quick("momentum")
     r["sim_beta"] = r["sim_beta"][::-1]
     assert not check("momentum", r)[0]
+
+
+@pytest.mark.negative
+def test_weight_decay_fails_with_the_pw_penalty(quick):
+    """The lasso weight of the P-W convention (λ/2) predicted for P-E runs."""
+    from dln_theory.figures import weight_decay
+    from dln_theory.verify.values import lasso
+
+    r = quick("weight_decay")
+    problem = weight_decay._problem(r["config"])
+    X, y = np.asarray(problem.X), np.asarray(problem.y)
+    r["lasso"] = np.array([lasso(X, y, lam / 2) for lam in r["lams"]])
+    assert not check("weight_decay", r)[0]
