@@ -327,6 +327,10 @@ def test_alpha_formulas():
     assert float(ei.gain(np.array([0.3, 0.2]), a2)) == pytest.approx(
         np.log(0.09 / 0.04) + np.log(0.04 / 0.01), rel=RTOL)
     assert float(ei.gain(0.2, np.full(3, 0.04))) == pytest.approx(0.0, abs=1e-15)
+    # one gain per row of a batch of α_∞² (e.g. saved steps): the sum runs over the last axis only
+    rows = np.array([[0.04, 0.01], [0.09, 0.02]])
+    np.testing.assert_allclose(ei.gain(np.array([0.3, 0.2]), rows),
+                               np.log(np.array([0.09, 0.04]) / rows).sum(axis=1), rtol=RTOL)
 
 
 # --- modified losses and fields ---------------------------------------------------------------
@@ -493,8 +497,11 @@ def test_momentum_methods_two_steps():
 
 
 def test_method_refusals_name_the_argument():
-    with pytest.raises(ValueError, match="batch_size=None is not allowed for SGD"):
+    with pytest.raises(ValueError, match="^batch_size=None is not allowed for SGD"):
         dt.SGD(0.1)
+    for method in (dt.HeavyBall, dt.Nesterov):
+        with pytest.raises(ValueError, match=f"^momentum=None is not allowed for {method.__name__}"):
+            method(0.1)
     with pytest.raises(ValueError, match="group_size=3 is not allowed: it must divide the batch of 4"):
         dt.SAM(0.1, rho=0.1, group_size=3).check_objective(_pe_obj())
     with pytest.raises(ValueError, match="group_size=3 is not allowed: it must divide the batch of 2"):
@@ -502,3 +509,16 @@ def test_method_refusals_name_the_argument():
     dt.SAM(0.1, rho=0.1, group_size=2, batch_size=2).check_objective(_pe_obj())  # divides: accepted
     with pytest.raises(ValueError, match="batch_size=5 is not allowed"):
         dt.SAM(0.1, rho=0.1, batch_size=5).check_objective(_pe_obj())
+
+
+def test_per_example_gr_step():
+    # GR(per_example=True): θ − η∇[L + (γ/2n)Σ_i‖∇ℓ_i‖²], ℓ_i = ½(x_iᵀ(u⊙v) − y_i)² (Karakida et al.).
+    eta, gamma = 0.3, 0.05
+
+    def penalized(t):
+        norms = sum(jnp.sum(jax.grad(_loss)(t, XD[i:i + 1], YD[i:i + 1]) ** 2) for i in range(4))
+        return _loss(t) + gamma / 2 * norms / 4
+
+    want = UV - eta * jax.grad(penalized)(jnp.asarray(UV))
+    np.testing.assert_allclose(_one_step(dt.GR(eta, gamma=gamma, per_example=True))[0], want,
+                               rtol=1e-12, atol=1e-15)
