@@ -32,6 +32,8 @@ NAMES = (
     "deepnet",
     "saddle_to_saddle",
     "momentum",
+    "weight_decay",
+    "init_shape",
 )
 
 #: Default output folder of full runs, relative to the current working directory: run at the

@@ -81,14 +81,17 @@ def compute(config: Config, cache_dir=None) -> dict:
 def plot(results):
     config = results["config"]
     fig, (ax_l, ax_b) = plotting.figure(ncols=2, aspect=0.8)
-    ax_l.plot(config.lams, results["pred_lambda"], color="k", lw=1.2, label=r"MGF: $\psi_{\alpha_\infty}$, tilt $z_\infty$")
-    ax_l.plot(config.lams, results["sim_lambda"], "o", color=plotting.color(0), label=rf"heavy ball, $\beta={config.beta_a}$")
+    ax_l.plot(config.lams, results["pred_lambda"], color="k", lw=1.2,
+              label=r"MGF: $\psi_{\alpha_\infty}$, tilt $z_\infty$")
+    ax_l.plot(config.lams, results["sim_lambda"], "o", color=plotting.color(0),
+              label=rf"heavy ball, $\beta={config.beta_a}$")
     ax_l.axhline(results["gradient_flow"], color="k", ls="--", lw=0.9, label=r"gradient flow ($\lambda\to0$)")
     ax_l.set_xlabel(r"$\lambda = \gamma/(1-\beta)^2$")
     ax_l.set_ylabel(r"test error $\|\beta_\infty-\beta^*\|^2$")
     ax_l.legend(loc="upper left")
     ax_b.axhline(results["pred_beta"], color="k", lw=1.2, label=rf"MGF prediction, $\lambda={config.lam_b}$")
-    ax_b.plot(config.betas, results["sim_beta"], "s", color=plotting.color(1), label=r"heavy ball, $\gamma=\lambda(1-\beta)^2$")
+    ax_b.plot(config.betas, results["sim_beta"], "s", color=plotting.color(1),
+              label=r"heavy ball, $\gamma=\lambda(1-\beta)^2$")
     ax_b.axhline(results["gradient_flow"], color="k", ls="--", lw=0.9)
     ax_b.set_xlabel(r"momentum $\beta$")
     ax_b.set_ylabel(r"test error")
@@ -109,7 +112,8 @@ def check(results):
     passed = bool(rel <= config.rel_tolerance and rise >= 3 * config.rel_tolerance
                   and abs(order - 1) <= config.order_tolerance)
     message = (f"(a) heavy ball vs MGF prediction: max relative gap {fmt(rel)} (tol {fmt(config.rel_tolerance)}), "
-               f"predicted rise over λ {fmt(rise)}; (b) gap order in 1−β {order:.3f} (theory 1 ± {config.order_tolerance})")
+               f"predicted rise over λ {fmt(rise)}; (b) gap order in 1−β {order:.3f} "
+               f"(theory 1 ± {config.order_tolerance})")
     metrics = {"max_relative_gap_lambda": rel, "predicted_relative_rise": rise, "gap_order_beta": order,
                "gaps_beta": [float(g) for g in gaps], "rel_tolerance": config.rel_tolerance,
                "order_tolerance": config.order_tolerance, "gradient_flow_test_error": results["gradient_flow"]}

@@ -59,3 +59,13 @@ def test_weight_decay_fails_with_the_pw_penalty(quick):
     X, y = np.asarray(problem.X), np.asarray(problem.y)
     r["lasso"] = np.array([lasso(X, y, lam / 2) for lam in r["lams"]])
     assert not check("weight_decay", r)[0]
+
+
+@pytest.mark.negative
+def test_init_shape_fails_when_the_tilt_is_dropped(quick):
+    """Predictions argmin ψ_α without the tilt z0 of β(0) ≠ 0 shapes."""
+    r = quick("init_shape")
+    for name, rows in r["shapes"].items():
+        rows["pred"] = rows["untilted"]
+    assert not check("init_shape", r)[0]
+

@@ -49,7 +49,8 @@ _COLLAPSE_DEFECTS = {"λ = γ/(1 − β) (first power)": {"_momentum_for": _firs
                      "time τ = kγ (the 1/(1 − β) dropped)": {"_mgf_time": lambda t, beta: np.asarray(t, dtype=float)}}
 
 
-@claim("momentum_collapse_heavy_ball", "Papazov et al. arXiv:2403.05293 (λ = γ/(1−β)² fixes the path); order √γ derived",
+@claim("momentum_collapse_heavy_ball",
+       "Papazov et al. arXiv:2403.05293 (λ = γ/(1−β)² fixes the path); order √γ derived",
        defects=_COLLAPSE_DEFECTS)
 def collapse_heavy_ball(quick):
     """Heavy ball with equal λ = γ/(1 − β)² and γ → 0 converges to one path, the MGF, at order √γ.
@@ -87,7 +88,8 @@ def _initial_alpha(X, y, alpha, lam, tau_end, tilt=True, **kwargs):
             np.full(d, alpha), np.zeros(d))
 
 
-@claim("momentum_endpoint", "Papazov et al. arXiv:2403.05293 (implicit regularization of MGF); α_∞, z_∞ identities derived",
+@claim("momentum_endpoint",
+       "Papazov et al. arXiv:2403.05293 (implicit regularization of MGF); α_∞, z_∞ identities derived",
        defects={"tilt z_∞ dropped (argmin ψ_{α_∞})": {"_endpoint": _untilted},
                 "α instead of α_∞ (gradient flow's endpoint)": {"_endpoint": _initial_alpha}})
 def endpoint(quick):

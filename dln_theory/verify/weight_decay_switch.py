@@ -31,7 +31,8 @@ def _weight_decayed(lam):
 
 @claim("weight_decay_switched_off", "derived (P-E flow with weight decay λ until T): endpoint argmin ψ_{α e^{−λT}}",
        defects={"α (weight decay phase ignored)": {"_alpha_T": lambda alpha, lam, T: alpha},
-                "α e^{−2λT} (the factor of α² applied to α)": {"_alpha_T": lambda alpha, lam, T: alpha * np.exp(-2 * lam * T)}})
+                "α e^{−2λT} (the factor of α² applied to α)":
+                    {"_alpha_T": lambda alpha, lam, T: alpha * np.exp(-2 * lam * T)}})
 def switched_off(quick):
     """Gradient flow with weight decay λ = 0.1 up to T = 5, then without, ends at argmin ψ_{α e^{−λT}}.
 
