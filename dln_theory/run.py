@@ -247,7 +247,8 @@ def advance(method, objective, progress: Progress, start, stop, save_every: int,
     def block(loop):
         i, p = loop
         end = jnp.minimum((i // save_every + 1) * save_every, stop)
-        p = jax.lax.fori_loop(i, end, one_step, p)
+        # The save buffers stay out of the loop over steps (carried there, they cost a copy a step).
+        p = jax.lax.fori_loop(i, end, one_step, p._replace(saves=()))._replace(saves=p.saves)
         p = jax.lax.cond(end % save_every == 0, lambda q: save(q, end // save_every), lambda q: q, p)
         return end, p
 
@@ -289,31 +290,32 @@ def _begin(run, v) -> Progress:
     return advance(method, objective, progress, 0, 0, r.save_every, r.loss_tol, r.divergence_bound, AXIS)[1]
 
 
-def _axes(like: Progress, shared) -> Progress:
-    """The vmap axes of a progress: 0, or None for the leaves of the method state and the PRNG
-    key flagged in ``shared``."""
+def _axes(like: Progress, unbatched) -> Progress:
+    """vmap axes of a progress: None for the leaves of its method state and key numbered in
+    ``unbatched``, else 0."""
     treedef = jax.tree.structure((like.state, like.key))
-    state, key = jax.tree.unflatten(treedef, [None if s else 0 for s in shared])
+    state, key = jax.tree.unflatten(treedef, [None if i in unbatched else 0 for i in range(treedef.num_leaves)])
     return Progress(0, state, 0, 0, key, 0, 0, 0)
 
 
-def shared_leaves(run: Run, values, index) -> tuple[bool, ...]:
-    """Which leaves of the method state and PRNG key stay the same for every configuration of a
-    batch (under vmap: unbatched), e.g. SGD's epoch counter and permutation in a sweep over η.
+def vmap_axes(run: Run, values, index) -> Progress:
+    """The vmap axes of the progress of a batch: 0, or None for the leaves of the method state and
+    the PRNG key that stay the same for every configuration (under vmap: unbatched), e.g. SGD's
+    epoch counter and permutation in a sweep over α.
 
-    They cross the boundary between compiled segments unbatched, as they would stay inside one
+    Those cross the boundary between compiled segments unbatched, as they would stay inside one
     compiled loop, so that a sweep does not pay per configuration for them. Found by tracing
     (`jax.eval_shape`): vmap refuses an unbatched output axis for a batched leaf.
     """
+    if index.shape[0] == 1:  # one configuration: nothing to share
+        return Progress(*(0,) * len(Progress._fields))
     like = jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), axis_name=AXIS), values, index)
     n = len(jax.tree.leaves((like.state, like.key)))
-    if index.shape[0] == 1:  # one configuration: nothing to share
-        return (False,) * n
 
     def unbatched(ids):
-        axes = _axes(like, [i in ids for i in range(n)])
         try:
-            jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), out_axes=axes, axis_name=AXIS), values, index)
+            jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), out_axes=_axes(like, ids), axis_name=AXIS),
+                           values, index)
         except ValueError:
             return False
         return True
@@ -323,30 +325,26 @@ def shared_leaves(run: Run, values, index) -> tuple[bool, ...]:
             return set(ids)
         return set() if len(ids) == 1 else split(ids[:len(ids) // 2]) | split(ids[len(ids) // 2:])
 
-    found = split(list(range(n)))
-    return tuple(i in found for i in range(n))
+    return _axes(like, split(list(range(n))))
 
 
-def _start(run, values, index, shared):
-    like = jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), axis_name=AXIS), values, index)
-    return jax.vmap(lambda v, _: _begin(run, v), out_axes=_axes(like, shared), axis_name=AXIS)(values, index)
+def _start(run, values, index, axes):
+    return jax.vmap(lambda v, _: _begin(run, v), out_axes=axes, axis_name=AXIS)(values, index)
 
 
 def _advance(fixed, progress):
-    run, values, start, stop, shared = fixed
+    run, values, start, stop, axes = fixed
 
     def one(v, p):
         r = run.at(v)
         method, objective, *_ = r.configuration()
         return advance(method, objective, p, start, stop, r.save_every, r.loss_tol, r.divergence_bound, AXIS)
 
-    axes = _axes(progress, shared)
     return jax.vmap(one, in_axes=(0, axes), out_axes=(None, axes), axis_name=AXIS)(values, progress)
 
 
-def _outputs(run, values, progress, reached, shared):
-    return jax.vmap(lambda v, p: outputs(run.at(v), p, reached), in_axes=(0, _axes(progress, shared)),
-                    axis_name=AXIS)(values, progress)
+def _outputs(run, values, progress, reached, axes):
+    return jax.vmap(lambda v, p: outputs(run.at(v), p, reached), in_axes=(0, axes), axis_name=AXIS)(values, progress)
 
 
 def execute(run: Run, values: Mapping[str, np.ndarray], size: int = 1,
@@ -361,13 +359,13 @@ def execute(run: Run, values: Mapping[str, np.ndarray], size: int = 1,
     """
     programs = _jobs.Programs() if programs is None else programs
     values, index = _shard(({name: jnp.asarray(v) for name, v in values.items()}, jnp.arange(size)))
-    shared = programs.value(shared_leaves, run, values, index)
-    progress = programs.compiled(_start, run, values, index, shared)(run, values, index, shared)
+    axes = programs.value(vmap_axes, run, values, index)
+    progress = programs.compiled(_start, run, values, index, axes)(run, values, index, axes)
     stop = run.n_steps
     i, length, reached = 0, 1, None
     advance_fn = None
     while reached is None:
-        fixed = (run, values, jnp.asarray(i), jnp.asarray(min(i + length, stop)), shared)
+        fixed = (run, values, jnp.asarray(i), jnp.asarray(min(i + length, stop)), axes)
         if advance_fn is None:
             advance_fn = programs.compiled(_advance, fixed, progress, donate="all-except-first")
         t0 = time.perf_counter()
@@ -379,15 +377,17 @@ def execute(run: Run, values: Mapping[str, np.ndarray], size: int = 1,
         length = _next_length(length, j - i, seconds)
         i = j
     reached = jnp.asarray(reached)
-    out = programs.compiled(_outputs, run, values, progress, reached, shared)(run, values, progress, reached, shared)
+    out = programs.compiled(_outputs, run, values, progress, reached, axes)(run, values, progress, reached, axes)
     return jax.tree.map(np.asarray, out)
 
 
 def _next_length(length: int, done: int, seconds: float) -> int:
-    """Steps of the next segment: grows ×8 until a segment takes about `SEGMENT_SECONDS`."""
+    """Steps of the next segment, in proportion to the time of the last one so that it takes about
+    `SEGMENT_SECONDS` (the dispatch overhead in ``seconds`` only makes it shorter), growing at
+    most ×64 per segment."""
     if done < length or seconds <= 0:
         return length
-    return max(1, min(8 * length, int(length * SEGMENT_SECONDS / seconds)))
+    return max(1, min(64 * length, int(length * SEGMENT_SECONDS / seconds)))
 
 
 def _shard(values):

@@ -186,8 +186,7 @@ def check_grid(run: Run, grid: Mapping[str, object]) -> dict:
         else:
             _validate.real_array(f"grid axis {name!r}", values)
             values = values.astype(float)
-        for value in values:
-            run.checked(name, value)
+        run.checked(name, values)  # the field's own checks, on all values at once
         axes[name] = values
     return axes
 

@@ -220,13 +220,15 @@ def test_segments_do_not_change_the_result(problem, monkeypatch):
 
 def test_counters_shared_by_a_sweep_stay_unbatched(problem):
     """SGD's epoch counter and permutation are the same for every α of a sweep (one permutation
-    per epoch), so they cross segments unbatched; with a seed axis the keys and permutations differ."""
+    per epoch), so they cross segments unbatched (vmap axis None); with a seed axis the keys and
+    permutations differ (axis 0)."""
+    import jax
     import jax.numpy as jnp
 
-    from dln_theory.run import Run, shared_leaves
+    from dln_theory.run import Run, vmap_axes
 
     run = Run(dt.SGD(0.05, batch_size=2), dt.PE(), problem, 0.3, 20, 10)
-    over_alpha = shared_leaves(run, {"alpha": jnp.array([0.1, 0.2])}, jnp.arange(2))
-    over_seed = shared_leaves(run, {"seed": jnp.array([0, 1])}, jnp.arange(2))
-    assert all(over_alpha)
-    assert not over_seed[-1] and sum(over_seed) < len(over_seed)  # the key (last leaf), the permutation
+    over_alpha = vmap_axes(run, {"alpha": jnp.array([0.1, 0.2])}, jnp.arange(2))
+    over_seed = vmap_axes(run, {"seed": jnp.array([0, 1])}, jnp.arange(2))
+    assert jax.tree.leaves((over_alpha.state, over_alpha.key)) == [] and over_alpha.params == 0
+    assert over_seed.key == 0 and 0 < len(jax.tree.leaves(over_seed.state))
