@@ -43,6 +43,7 @@ import json
 import os
 import re
 import secrets
+import site
 import sys
 import sysconfig
 import time
@@ -132,8 +133,15 @@ def hash_files(files) -> str:
 
 @functools.cache
 def _library_folders() -> tuple[str, ...]:
+    """This interpreter's standard library and every site-packages folder it imports from: its
+    own, the base interpreter's (``--system-site-packages``), the user site, and any
+    ``site-packages``/``dist-packages`` folder on ``sys.path`` (``.pth`` entries)."""
     paths = sysconfig.get_paths()
-    return tuple({os.path.realpath(paths[k]) for k in ("stdlib", "platstdlib", "purelib", "platlib")})
+    folders = {paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    folders.update(site.getsitepackages())
+    folders.add(site.getusersitepackages())
+    folders.update(p for p in sys.path if os.path.basename(p.rstrip(os.sep)) in ("site-packages", "dist-packages"))
+    return tuple({os.path.join(os.path.realpath(f), "") for f in folders if f})
 
 
 def _is_library(module_name: str | None) -> bool:
@@ -141,7 +149,8 @@ def _is_library(module_name: str | None) -> bool:
     every key), built-ins and installed third-party or standard-library modules."""
     if not module_name:
         return False
-    if module_name.split(".")[0] in ("dln_theory", "builtins"):
+    top = module_name.split(".")[0]
+    if top in ("dln_theory", "builtins") or top in sys.stdlib_module_names:
         return True
     module = sys.modules.get(module_name)
     file = getattr(module, "__file__", None)
