@@ -17,7 +17,7 @@ from scipy.optimize import linprog
 
 from .. import _validate
 from ..models import PE, Model, check_alpha, check_model
-from .potentials import _exp_bregman, _pow_bregman
+from .potentials import exp_bregman, pow_bregman
 
 _ARMIJO = 0.25  # sufficient-decrease constant of the backtracking line search
 _MAX_HALVINGS = 60
@@ -167,7 +167,7 @@ class _Cosh:
     @staticmethod
     def bregman(s, b):
         """cosh(s + b) − cosh(s) − b sinh(s) = ½[eˢ(eᵇ − 1 − b) + e⁻ˢ(e⁻ᵇ − 1 + b)] ≥ 0."""
-        return 0.5 * (jnp.exp(s) * _exp_bregman(b) + jnp.exp(-s) * _exp_bregman(-b))
+        return 0.5 * (jnp.exp(s) * exp_bregman(b) + jnp.exp(-s) * exp_bregman(-b))
 
     @staticmethod
     def first_step(s, delta):
@@ -214,7 +214,7 @@ class _Power:
         """
         k = 1.0 - self.p
         r = jnp.stack([-b, b]) / state[1:]
-        terms = jnp.exp(k * self._log_gaps(state)) * _pow_bregman(jnp.log1p(r), r, k)
+        terms = jnp.exp(k * self._log_gaps(state)) * pow_bregman(jnp.log1p(r), r, k)
         return jnp.sum(terms, axis=0) / (self.p - 1.0)
 
     @staticmethod

@@ -130,7 +130,7 @@ def _q_depth(b, p):
     """q_D(b) = |b| z − [B(−z) + B(z)]/(p − 1), B(r) = (1 + r)^{1−p} − 1 − (1 − p) r ≥ 0."""
     z, x = _inverse_parts(jnp.abs(b), p)
     k = 1.0 - p
-    bregman = _pow_bregman(jnp.log(x), -z, k) + _pow_bregman(jnp.log1p(z), z, k)
+    bregman = pow_bregman(jnp.log(x), -z, k) + pow_bregman(jnp.log1p(z), z, k)
     return jnp.abs(b) * z - bregman / (p - 1.0)
 
 
@@ -165,13 +165,13 @@ def _inverse_parts(a, p):
     return jnp.where(small, z, 1.0 - x), jnp.where(small, 1.0 - z, x)
 
 
-def _exp_bregman(x):
+def exp_bregman(x):
     """e^x − 1 − x ≥ 0 without cancellation (Taylor series for |x| < 1e-2)."""
     coeffs = [1.0 / factorial(j) for j in range(2, 10)]
     return _taylor_or(x, jnp.expm1(x) - x, coeffs)
 
 
-def _pow_bregman(log_base, r, k):
+def pow_bregman(log_base, r, k):
     """(1 + r)^k − 1 − k r ≥ 0 (k < 0) given log(1 + r), without cancellation at small r."""
     coeffs = [_binom(k, j) for j in range(2, 10)]
     return _taylor_or(r, jnp.expm1(k * log_base) - k * r, coeffs)
