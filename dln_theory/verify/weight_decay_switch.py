@@ -81,7 +81,8 @@ def small_lambda_drift(quick):
     s_grid = (1.0, 2.0, 3.0)
     errors = _drift_errors(problem, 0.3, lams, s_grid)
     slope = loglog_slope(lams, errors)
-    note = f"λ = {', '.join(f'{v:g}' for v in lams)}: errors {', '.join(f'{e:.2e}' for e in errors)} at s = λt ∈ {s_grid}"
+    note = (f"λ = {', '.join(f'{v:g}' for v in lams)}: errors {', '.join(f'{e:.2e}' for e in errors)} "
+            f"at s = λt ∈ {s_grid}")
     return 1.0, slope, abs(slope - 1.0), 0.15, note
 
 
