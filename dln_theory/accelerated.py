@@ -38,11 +38,14 @@ class AcceleratedTrajectory(NamedTuple):
         t_tilde: (saves,) accelerated times t/ln(1/α).
         beta: (..., saves, d) β at each save.
         loss: (..., saves) training loss at each save.
+        beta_mean: (..., saves, d) the time average (1/t̃)∫₀^t̃ β dt̃ (β(0) at t̃ = 0), the iterate
+            Berthier (arXiv:2509.18766) compares with the lasso path; NaN-free only for the flow.
     """
 
     t_tilde: np.ndarray
     beta: np.ndarray
     loss: np.ndarray
+    beta_mean: np.ndarray | None = None
 
 
 def pe_scale_and_time(alpha_w, t):
@@ -80,8 +83,9 @@ def _flow(X, y, ell, t, rtol, atol, max_steps):
     """β and loss at times ``t`` for every ℓ in ``ell`` (any shape), one compiled solve."""
 
     def one(ell):
-        def field(_, s, args):
-            return -X.T @ (X @ _beta(s, ell) - y) / y.shape[0]
+        def field(_, state, args):
+            beta = _beta(state[0], ell)
+            return -X.T @ (X @ beta - y) / y.shape[0], beta  # (ds̃/dt̃, d∫β/dt̃)
 
         sol = diffrax.diffeqsolve(
             diffrax.ODETerm(field),
@@ -89,17 +93,19 @@ def _flow(X, y, ell, t, rtol, atol, max_steps):
             t0=0.0,
             t1=t[-1],
             dt0=None,
-            y0=jnp.zeros(X.shape[1]),
+            y0=(jnp.zeros(X.shape[1]), jnp.zeros(X.shape[1])),
             saveat=diffrax.SaveAt(ts=t),
             stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
             max_steps=max_steps,
             throw=False,
         )
         ok = sol.result == diffrax.RESULTS.successful
-        beta = jnp.where(ok, jax.vmap(lambda s: _beta(s, ell))(sol.ys), jnp.nan)
-        return beta, jax.vmap(lambda b: _loss(X, y, b))(beta)
+        s, integral = sol.ys
+        beta = jnp.where(ok, jax.vmap(lambda s: _beta(s, ell))(s), jnp.nan)
+        mean = jnp.where(t[:, None] > 0, integral / jnp.where(t > 0, t, 1.0)[:, None], beta)
+        return beta, jax.vmap(lambda b: _loss(X, y, b))(beta), jnp.where(ok, mean, jnp.nan)
 
-    return jnp.vectorize(one, signature="()->(t,d),(t)")(ell)
+    return jnp.vectorize(one, signature="()->(t,d),(t),(t,d)")(ell)
 
 
 def accelerated_flow(X, y, log_inv_alpha, t_tilde, rtol: float = 1e-10, atol: float = 1e-12):
@@ -118,8 +124,8 @@ def accelerated_flow(X, y, log_inv_alpha, t_tilde, rtol: float = 1e-10, atol: fl
         Newton root finder) fail on the exponential nonlinearity and are not used.
     """
     X, y, ell, t = _check(X, y, log_inv_alpha, t_tilde)
-    beta, loss = _flow(jnp.asarray(X), jnp.asarray(y), jnp.asarray(ell), jnp.asarray(t), rtol, atol, _MAX_STEPS)
-    return AcceleratedTrajectory(t, np.asarray(beta), np.asarray(loss))
+    beta, loss, mean = _flow(jnp.asarray(X), jnp.asarray(y), jnp.asarray(ell), jnp.asarray(t), rtol, atol, _MAX_STEPS)
+    return AcceleratedTrajectory(t, np.asarray(beta), np.asarray(loss), np.asarray(mean))
 
 
 def accelerated_gd(X, y, log_inv_alpha, eta: float, t_tilde_end: float, n_saves: int = 200):

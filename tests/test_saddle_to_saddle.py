@@ -150,3 +150,16 @@ def test_figure_check_fails_with_the_kernel_saddles(figure_results):
         if on.any():
             damaged["limit"]["betas"][k][on] = np.linalg.lstsq(X[:, on], y, rcond=None)[0]
     assert not fig.check(damaged)[0]
+
+
+def test_lasso_of_the_lasso_path_claim_matches_lars():
+    """The coordinate descent used by ``lasso_path_time_average`` against scikit-learn's LARS path."""
+    from sklearn.linear_model import lars_path
+
+    from dln_theory.verify.values import lasso
+
+    X, y = _data(0)
+    alphas, _, coefs = lars_path(X, y, method="lasso")
+    for lam in np.geomspace(alphas[0] * 0.95, alphas[-2] * 1.05, 7):
+        path = np.array([np.interp(lam, alphas[::-1], c[::-1]) for c in coefs])  # piecewise linear in λ
+        np.testing.assert_allclose(lasso(X, y, lam), path, atol=1e-10)
