@@ -23,6 +23,7 @@ import sympy as sp
 from . import (alpha_identity, finite_difference, gradient_form, implicit_bias,
                          methods, modified_equations, multistep, trees)
 from . import local_error, weight_decay
+from . import adaptive_maps
 
 #: Default output folder, relative to the current working directory.
 DEFAULT_OUT = Path("derivations")
@@ -158,6 +159,13 @@ RESULTS = {r.name: r for r in (
            lambda _: local_error.check(3)),
     Result("weight_decay", "Weight decay on the factors is an ℓ1 penalty on β (P-E λ‖β‖₁, P-W (λ/2)‖β‖₁)",
            "docs/conventions.md §7 (derived)", weight_decay.equations, lambda _: weight_decay.check()),
+    Result("nsam", "Normalized SAM θ ← θ − η∇L(θ + ρ∇L/‖∇L‖): first-order modified loss "
+           "(Lie-series engine, ρ = O(η))", "Compagnoni et al. arXiv:2301.08203; "
+           "derivations/adaptive_maps.py", adaptive_maps.nsam_equations,
+           lambda _: adaptive_maps.check_nsam()),
+    Result("adam_eps", "Adam/RMSProp with ε inside the root: first-order modified field "
+           "(memoryless map, Lie-series engine)", "Cattaneo, Klusowski & Shigida arXiv:2309.00079",
+           adaptive_maps.adam_equations, lambda _: adaptive_maps.check_adam()),
 )}
 
 
@@ -188,6 +196,9 @@ _LHS_LATEX = {
     "min_{w₊²−w₋²=β} ½(w₊² + w₋²)": r"\min_{w_+^2 - w_-^2=\beta} \tfrac12(w_+^2 + w_-^2)",
     "u ∂_u − v ∂_v [L(uv) + (λ/2)(u² + v²)]":
         r"(u\,\partial_u - v\,\partial_v)\,[L(uv) + \tfrac{\lambda}{2}(u^2 + v^2)]",
+    "θ̇_j (g = ∇L, n = ∇‖∇L‖_{1,ε})":
+        r"\dot\theta_j \; (g = \nabla L,\ n = \nabla\|\nabla L\|_{1,\epsilon})",
+    "‖∇L‖_{1,ε}": r"\|\nabla L\|_{1,\epsilon}",
     "ψ_α(β)": r"\psi_\alpha(\beta)", "∇Q_α(β)": r"\nabla Q_\alpha(\beta)", "∇ψ_α(β)": r"\nabla\psi_\alpha(\beta)",
 }
 
