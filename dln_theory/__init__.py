@@ -2,11 +2,38 @@
 
 Importing the package enables float64 in JAX (``jax_enable_x64``): the simulator's claims are
 checked to 1e-12, which float32 cannot resolve.
+
+It also turns on JAX's persistent compilation cache (``jax_compilation_cache_dir``, with
+``jax_persistent_cache_min_compile_time_secs = 0`` and ``jax_persistent_cache_min_entry_size_bytes
+= -1`` so that small programs are stored too): a second process running the same job loads the
+compiled programs instead of compiling them again. The folder is ``$DLN_THEORY_JAX_CACHE``, else
+``<root>/xla`` under the package's cache root (``$DLN_THEORY_CACHE``, else
+``$XDG_CACHE_HOME/dln-theory``, else ``~/.cache/dln-theory``); ``DLN_THEORY_JAX_CACHE=0`` (or
+``off``, ``false``, ``no``) leaves it off. It is safe to delete at any time (JAX recompiles). A cache
+folder the user already gave JAX (``JAX_COMPILATION_CACHE_DIR`` or ``jax.config``) is kept, with
+JAX's own thresholds.
 """
+
+import os
 
 import jax
 
+from ._cache import root_dir
+
 jax.config.update("jax_enable_x64", True)
+
+
+def _enable_compilation_cache() -> None:
+    """Point JAX's persistent compilation cache at the package's cache folder (module docstring)."""
+    setting = os.environ.get("DLN_THEORY_JAX_CACHE", "").strip()
+    if setting.lower() in ("0", "off", "false", "no") or jax.config.jax_compilation_cache_dir:
+        return
+    jax.config.update("jax_compilation_cache_dir", os.path.expanduser(setting) or str(root_dir() / "xla"))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+
+
+_enable_compilation_cache()
 
 from .dynamics import BGR as BGR  # noqa: E402
 from .dynamics import FGR as FGR  # noqa: E402

@@ -184,7 +184,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _use_every_core() -> None:
+    """One JAX host device per CPU core, so that `dln_theory.sweep` shards over every core.
+
+    Appends ``--xla_force_host_platform_device_count=<os.cpu_count()>`` to ``XLA_FLAGS`` when the
+    user set no device count there, ``JAX_PLATFORMS`` is unset or ``cpu``, and JAX's backends are
+    not yet initialized (XLA reads the flag then; later it would have no effect). The flag touches
+    only the host (CPU) platform, so on a GPU machine it is harmless; a single `simulate` runs on
+    the first device as before.
+    """
+    from jax._src import xla_bridge  # backends_are_initialized has no public name
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if ("--xla_force_host_platform_device_count" in flags
+            or os.environ.get("JAX_PLATFORMS", "cpu").strip().lower() not in ("", "cpu")
+            or getattr(xla_bridge, "backends_are_initialized", lambda: True)()):
+        return
+    os.environ["XLA_FLAGS"] = f"{flags} --xla_force_host_platform_device_count={os.cpu_count() or 1}".strip()
+
+
 def main(argv=None) -> int:
+    _use_every_core()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

@@ -13,7 +13,8 @@ separate folder, use the library's public names only).
 
 Import side effects: importing every module leaves matplotlib's backend and rcParams, NumPy's
 error state, the warning filters, ``sys.path``, the environment and JAX's configuration as they
-were, except ``jax_enable_x64`` (documented in ``dln_theory/__init__.py``).
+were, except ``jax_enable_x64`` and the compilation-cache settings (documented in
+``dln_theory/__init__.py``).
 """
 
 import ast
@@ -226,4 +227,6 @@ def test_importing_modules_changes_no_global_state(tmp_path):
                          capture_output=True, text=True, check=True, cwd=REPO, env=env)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["x64"] is True
-    assert result["changes"] == {"dln_theory": {"jax": ["jax_enable_x64"]}, "layers_probe": {"rc": ["lines.linewidth"]}}
+    cache = ["jax_compilation_cache_dir", "jax_enable_x64", "jax_persistent_cache_min_compile_time_secs",
+             "jax_persistent_cache_min_entry_size_bytes"]  # x64 and the persistent compilation cache
+    assert result["changes"] == {"dln_theory": {"jax": cache}, "layers_probe": {"rc": ["lines.linewidth"]}}
