@@ -117,8 +117,7 @@ class Run(eqx.Module):
         _validate.one_of("precision", self.precision, ("float64", "float32"))
         if self.n_steps % self.save_every:
             raise ValueError(f"save_every={self.save_every} is not allowed: it must divide n_steps={self.n_steps}")
-        key = self.seed.ndim == 1 and self.seed.dtype == jnp.uint32
-        if not (key or (self.seed.ndim == 0 and jnp.issubdtype(self.seed.dtype, jnp.integer))):
+        if not jnp.issubdtype(self.seed.dtype, jnp.integer):  # an int seed, or a raw PRNG key (uint32)
             raise _validate.InputTypeError(f"seed={self.seed!r} is not allowed: pass an integer seed or a PRNG key")
 
     @property
