@@ -390,8 +390,9 @@ def _next_length(length: int, done: int, seconds: float) -> int:
 
 
 def _shard(values):
-    """Spread the configurations over all JAX devices (one shard each)."""
-    if jax.device_count() == 1:
+    """Spread the configurations over all JAX devices (one shard each); a count the devices do not
+    divide (a single `simulate`) stays on the default device."""
+    if jax.device_count() == 1 or len(values[1]) % jax.device_count():
         return values
     mesh = jax.sharding.Mesh(np.array(jax.devices()), (AXIS,))
     return jax.device_put(values, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec(AXIS)))
