@@ -25,13 +25,21 @@ print(json.dumps({"hits": events.count("/jax/compilation_cache/cache_hits"),
                   "loss": float(traj.loss[-1])}))
 """
 
-# Runs the CLI's main in-process, then reports the device count and the XLA flags it left.
+# Runs the CLI's main in-process, then reports the device count and the XLA flags it left, and the
+# final losses of a single simulate and of sweeps over 3 and 4 α (sharded when the devices divide).
 _CLI = """
 import json, os, sys
 import jax
+import numpy as np
 from dln_theory import cli
 cli.main(["cache", "info", "--dir", sys.argv[1]])
-print(json.dumps({"devices": jax.device_count(), "flags": os.environ.get("XLA_FLAGS", "")}))
+import dln_theory as dt
+problem = dt.SparseRegression(n=5, d=8, k=2).sample(seed=0)
+loss = [float(dt.simulate(dt.GD(eta=0.1), dt.PE(), problem, alpha=0.1, n_steps=50).loss[-1])]
+for size in (3, 4):
+    grid = dt.sweep(dt.GD(eta=0.1), dt.PE(), problem, {"alpha": np.logspace(-2, 0, size)}, 50, cache=False)
+    loss += grid.trajectory.loss[..., -1].tolist()
+print(json.dumps({"devices": jax.device_count(), "flags": os.environ.get("XLA_FLAGS", ""), "loss": loss}))
 """
 
 
@@ -63,6 +71,7 @@ def test_compilation_cache_off_switch(tmp_path):
     assert not (tmp_path / "cache" / "xla").exists()
 
 
+@pytest.mark.slow
 def test_compilation_cache_folder_override_and_user_setting_kept(tmp_path):
     """``DLN_THEORY_JAX_CACHE=DIR`` moves the cache; a folder given to JAX itself wins."""
     _run(_SIMULATE, tmp_path, DLN_THEORY_JAX_CACHE=str(tmp_path / "mine"))
@@ -72,10 +81,15 @@ def test_compilation_cache_folder_override_and_user_setting_kept(tmp_path):
 
 
 def test_cli_uses_one_host_device_per_core(tmp_path):
-    """Without a user flag the CLI asks XLA for ``os.cpu_count()`` host devices (JAX's default is 1)."""
+    """Without a user flag the CLI asks XLA for ``os.cpu_count()`` host devices (JAX's default is 1);
+    a single `simulate` and sweeps the devices do or do not divide give one device's numbers."""
     result = _run(_CLI, tmp_path, str(tmp_path / "c"), JAX_PLATFORMS="cpu")
     assert result["devices"] == os.cpu_count()
     assert result["flags"] == f"--xla_force_host_platform_device_count={os.cpu_count()}"
+    one = _run(_CLI, tmp_path, str(tmp_path / "c"), XLA_FLAGS="--xla_force_host_platform_device_count=1")
+    assert one["devices"] == 1
+    # the same per-configuration program on either device layout: equal to rounding of one reduction order
+    assert result["loss"] == pytest.approx(one["loss"], rel=1e-12, abs=1e-300)
 
 
 @pytest.mark.negative
@@ -83,4 +97,4 @@ def test_cli_keeps_a_user_device_count(tmp_path):
     """A device count the user put in ``XLA_FLAGS`` is kept as given."""
     flags = "--xla_cpu_enable_fast_math=false --xla_force_host_platform_device_count=3"
     result = _run(_CLI, tmp_path, str(tmp_path / "c"), XLA_FLAGS=flags, JAX_PLATFORMS="cpu")
-    assert result == {"devices": 3, "flags": flags}
+    assert (result["devices"], result["flags"]) == (3, flags)
