@@ -44,13 +44,14 @@ setup-times:
 	bash benchmarks/setup_times.sh
 
 clean:
-	rm -rf $(VENV) .dln_cache out
+	-$(BIN)/dln-theory cache clear
+	rm -rf $(VENV) out
 
 # Mutation score of dln_theory/theory and dln_theory/dynamics against the fast test set
 # (setup.cfg [mutmut], docs/mutation.md); one worker, jit off so that every call runs the
 # mutated code. Not part of CI; slow (see docs/mutation.md for the measured time).
 mutants: $(STAMP)
-	$(PIP) install 'mutmut>=3.8'
+	$(PIP) install -e '.[mutation]'
 	JAX_DISABLE_JIT=1 $(BIN)/mutmut run --max-children 1 $(MUTANTS)
 	$(BIN)/python tools/mutation_score.py
 .PHONY: mutants
