@@ -11,7 +11,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import NAMES
+from . import FIGURES, NAMES
 from .metrics import load
 
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
@@ -126,6 +126,18 @@ ROWS = {"kernel_rich": _kernel_rich, "depth": _depth, "modified_flow": _modified
         "saddle_to_saddle": _saddle_to_saddle, "momentum": _momentum}
 
 
+def row(name: str, rec: dict) -> str:
+    """The table text of one figure: its entry in ``ROWS``, else the figure module's ``readme_row``,
+    else the first line of its docstring and its check message (both generated, never typed)."""
+    if name in ROWS:
+        return ROWS[name](rec["metrics"])
+    module = FIGURES[name]
+    if hasattr(module, "readme_row"):
+        return module.readme_row(rec["metrics"])
+    title = (module.__doc__ or name).strip().splitlines()[0]
+    return f"**{name}**: {title} Check: {rec['message']}".replace("|", "\\|")
+
+
 def block(folder="figures") -> str:
     """The figure table (between the markers) from ``<folder>/<name>.json`` of full runs.
 
@@ -143,7 +155,7 @@ def block(folder="figures") -> str:
             raise ValueError(f"{folder}/{name}.json comes from a quick run; regenerate it with `dln-theory figures "
                              f"{name}`")
         status = "" if rec["passed"] else " **Check FAILED.**"
-        lines.append(f"| ![{name}](figures/{name}.png) | {ROWS[name](rec['metrics'])}{status} |")
+        lines.append(f"| ![{name}](figures/{name}.png) | {row(name, rec)}{status} |")
     lines.append(END)
     return "\n".join(lines)
 
