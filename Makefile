@@ -23,6 +23,7 @@ reproduce: $(STAMP)
 	$(BIN)/dln-theory derive all --check --latex --out derivations
 	$(BIN)/dln-theory verify
 	$(BIN)/dln-theory figures all --out figures
+	$(BIN)/python -m dln_theory.figures.readme  # README figure table from figures/*.json
 
 reproduce-quick: $(STAMP)
 	$(BIN)/dln-theory derive all --check --latex --out derivations
