@@ -11,7 +11,7 @@ from dln_theory.derivations import modified_equations as me
 
 h = ls.h
 #: ε = aη, γ = b·ε, ρ = cη (the convention of methods.py), and η = h.
-RATIOS = {**le.RATIOS, methods.eta: h}
+RATIOS = {k: v.xreplace({methods.eta: h}) for k, v in le.RATIOS.items()} | {methods.eta: h}
 #: A sextic with distinct rational coefficients: its derivatives up to order 6 are independent,
 #: enough for every elementary differential of the order-4 field.
 SEXTIC = le.LOSS + (le.x**5 / 11 - le.x**3 * le.y**2 / 13 + le.y**5 / 17 + le.x * le.y**4 / 19
