@@ -204,7 +204,9 @@ def _use_every_core() -> None:
 
 
 def main(argv=None) -> int:
-    _use_every_core()
+    """The command; ``argv`` given (a call from Python) leaves ``XLA_FLAGS`` to the caller."""
+    if argv is None:
+        _use_every_core()
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)

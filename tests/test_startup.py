@@ -25,14 +25,15 @@ print(json.dumps({"hits": events.count("/jax/compilation_cache/cache_hits"),
                   "loss": float(traj.loss[-1])}))
 """
 
-# Runs the CLI's main in-process, then reports the device count and the XLA flags it left, and the
+# Runs the CLI's main in-process as the command, then reports the device count and the XLA flags it left, and the
 # final losses of a single simulate and of sweeps over 3 and 4 α (sharded when the devices divide).
 _CLI = """
 import json, os, sys
 import jax
 import numpy as np
 from dln_theory import cli
-cli.main(["cache", "info", "--dir", sys.argv[1]])
+sys.argv = ["dln-theory", "cache", "info", "--dir", sys.argv[1]]
+cli.main()  # as the console entry point calls it
 import dln_theory as dt
 problem = dt.SparseRegression(n=5, d=8, k=2).sample(seed=0)
 loss = [float(dt.simulate(dt.GD(eta=0.1), dt.PE(), problem, alpha=0.1, n_steps=50).loss[-1])]
