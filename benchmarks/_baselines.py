@@ -1,6 +1,6 @@
 """NumPy reference implementations of the jobs the benchmarks time.
 
-Model: P-E diagonal linear network (science.md §1), β = u ⊙ v, u(0) = √2·α·1, v(0) = 0, on
+Model: P-E diagonal linear network (docs/conventions.md §1), β = u ⊙ v, u(0) = √2·α·1, v(0) = 0, on
 L(β) = (1/2n)‖Xβ − y‖², g = ∇_β L = Xᵀ(Xβ − y)/n, so ∇_u L = g ⊙ v and ∇_v L = g ⊙ u.
 
 Each method comes in two forms, both returning the final (U, V), arrays of shape (G, d), one row
@@ -17,7 +17,7 @@ the BLAS reductions; ``tests/test_benchmark_baselines.py`` checks agreement to 1
 * SGD: the same on a minibatch, indices given explicitly (``indices`` of shape (T, B)) or drawn by
   random reshuffling (`reshuffled_indices`); all configurations see the same index sequence, as in
   a `dln_theory.sweep` over α with one seed.
-* F-GR (Karakida et al. arXiv:2210.02720, Algorithm 1; science.md §4):
+* F-GR (Karakida et al. arXiv:2210.02720, Algorithm 1; docs/conventions.md §4):
   θ ← θ − η[(1 − γ/ε)∇L(θ) + (γ/ε)∇L(θ + ε∇L(θ))].
 
 `gradient_flow_scipy` integrates θ̇ = −∇L(θ) with `scipy.integrate.solve_ivp` for `bench_flow`.

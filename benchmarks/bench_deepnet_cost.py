@@ -1,6 +1,6 @@
 """Per-step cost of GR (double backprop), F-GR, B-GR and SAM relative to plain SGD on networks.
 
-Theory (Karakida et al. arXiv:2210.02720, science.md §4): F-GR, B-GR and SAM cost two gradient
+Theory (Karakida et al. arXiv:2210.02720, docs/conventions.md §4): F-GR, B-GR and SAM cost two gradient
 evaluations, so ≈ 2× SGD; GR by double backpropagation (DB) costs a gradient plus a
 Hessian-vector product through the backward pass, ≈ 1.5× F-GR (≈ 9L vs 6L matrix products for
 an L-layer net).

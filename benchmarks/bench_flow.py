@@ -2,7 +2,7 @@
 
     python benchmarks/bench_flow.py [--quick] [--json FILE] [--t-end T] [--configs G]
 
-Job: θ̇ = −∇L(θ), θ = (u, v), β = u ⊙ v, u(0) = √2·α, v(0) = 0 (science.md §1), from t = 0 to
+Job: θ̇ = −∇L(θ), θ = (u, v), β = u ⊙ v, u(0) = √2·α, v(0) = 0 (docs/conventions.md §1), from t = 0 to
 T (default 100) at relative tolerance 1e-8 (atol 1e-10), n = 40, d = 100, float64.
 
 * toolkit, one configuration: `simulate(GradientFlow(eta=T, rtol=1e-8, atol=1e-10), PE(), problem,

@@ -9,7 +9,7 @@ Jobs (issue [6]; P-E network β = u ⊙ v, u(0) = √2·α, v(0) = 0, α = 0.1, 
 
 * **a** GD and SGD (batch 1, random reshuffling) over 30 step sizes η ∈ logspace(−2, 1) on one
   sparse regression problem (n, d, s) = (20, 30, 3), 10⁵ steps each: one `sweep` per method over
-  ``eta`` (Even et al. arXiv:2302.08982, science.md §6). Diverging step sizes are frozen and
+  ``eta`` (Even et al. arXiv:2302.08982, docs/conventions.md §6). Diverging step sizes are frozen and
   flagged by the library; the table says how many.
 * **b** 100 data sets × {GD, SGD} at (n, d, s) = (50, 100, 5), 10⁴ steps, η = 1e-3: a
   `SparseRegression` spec with a ``seed`` grid axis, so the data (1000 test points included) are
@@ -68,7 +68,7 @@ SHAPE_AC = (20, 30, 3)  # (n, d, s)
 SHAPE_B = (50, 100, 5)
 ETAS_A = np.logspace(-2, 1, 30)
 ETA_B = 1e-3
-ETA_C = 0.1  # 3/d: "step sizes a few multiples of 1/d" (science.md §6)
+ETA_C = 0.1  # 3/d: "step sizes a few multiples of 1/d" (docs/conventions.md §6)
 RHOS_C = np.logspace(-2, 0, 7)
 TARGET_RATIO = 20.0
 TARGET_SOLVE_S = 0.1

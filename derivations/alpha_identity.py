@@ -1,4 +1,4 @@
-"""Effective initialization of P-E DLNs: the exact per-step identity (science.md §3) [derived].
+"""Effective initialization of P-E DLNs: the exact per-step identity (docs/conventions.md §3) [derived].
 
 P-E (β = u⊙v; Even et al., arXiv:2302.08982).  Every update
     u ← u − η(A⊙v + B⊙u),  v ← v − η(A⊙u + B⊙v)

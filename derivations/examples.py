@@ -26,7 +26,7 @@ L2 = sp.Function("L")(x, y)
 def dln_loss(n: int = 2):
     """2-coordinate P-E DLN loss L(u, v) = (1/2n)‖X(u⊙v) − y‖² with symbolic data.
 
-    Parametrization P-E (science.md §1): β = u ⊙ v.  Returns (loss, θ = (u₁, u₂, v₁, v₂),
+    Parametrization P-E (docs/conventions.md §1): β = u ⊙ v.  Returns (loss, θ = (u₁, u₂, v₁, v₂),
     X, y) with X an n×2 matrix of symbols and y an n-vector of symbols.
     """
     u = sp.symbols("u1:3", real=True)

@@ -3,7 +3,7 @@
 Karakida et al. (arXiv:2210.02720) F-GR and B-GR directions, g = ∇L, H = ∇²L:
     d_F = (1 − γ/ε) g + (γ/ε) ∇L(θ + εg) = g + γHg + (γε/2)∇³L[g,g] + (γε²/6)∇⁴L[g,g,g] + O(ε³),
     d_B = (1 + γ/ε) g − (γ/ε) ∇L(θ − εg) = g + γHg − (γε/2)∇³L[g,g] + (γε²/6)∇⁴L[g,g,g] + O(ε³).
-Flooding (Ishida et al. 2020; science.md §4): an ascent then a descent step of size η gives
+Flooding (Ishida et al. 2020; docs/conventions.md §4): an ascent then a descent step of size η gives
     θ + ηg − η∇L(θ + ηg) = θ − (η²/2)∇‖∇L‖² − (η³/2)∇³L[g,g] + O(η⁴),
 the forward-difference GR step with γ = ε = η (and no plain-gradient term).
 Expansions are Taylor series in ε of the exact sympy expressions for generic L(x), L(x, y).

@@ -7,7 +7,7 @@ The order-n part of a field, Σ c(τ)F(τ), is split as ∇(Σ_t w_t S(t)) + Σ 
 supported on the trees that are not pivots of the gradient span (bushy trees are pivots), so
     f_h = −∇L̃ + R,  L̃ = c(•) L − Σ_t w_t S(t).
 Barrett & Dherin (arXiv:2009.11162) give order 1; the order-2 remainder −(1/6)H²∇L for GD is
-science.md §5 [derived].
+docs/conventions.md §5 [derived].
 """
 
 from __future__ import annotations

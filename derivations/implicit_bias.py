@@ -1,6 +1,6 @@
 """Implicit bias of gradient flow on diagonal linear networks: links, mirror potentials, limits.
 
-Conventions (science.md §1–2): L(β) = (1/2n)‖Xβ − y‖², g = ∇_βL = Xᵀr ∈ range(Xᵀ),
+Conventions (docs/conventions.md §1–2): L(β) = (1/2n)‖Xβ − y‖², g = ∇_βL = Xᵀr ∈ range(Xᵀ),
 S(t) = ∫₀ᵗ g dt (so S ∈ range(Xᵀ)).
   * P-W depth 2 (Woodworth et al., arXiv:2002.09277): β = w₊² − w₋², w±(0) = α, ẇ± = ∓2w±g:
     w± = α e^{∓2S}, β = −2α² sinh(4S), so ∇Q_α(β) = arcsinh(β/(2α²)) = −4S ∈ range(Xᵀ) and

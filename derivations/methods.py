@@ -1,7 +1,7 @@
 """One-step optimizers as explicit Runge–Kutta maps for θ̇ = f = −∇L with step h = η.
 
 A stage at θ ± ε∇L(θ) = θ ∓ ε f(θ) is an RK stage with coefficient ∓ε/η relative to h = η
-(science.md §4).  Expansion convention: the B-series is expanded in h with the ratios γ/ε,
+(docs/conventions.md §4).  Expansion convention: the B-series is expanded in h with the ratios γ/ε,
 ε/η, ρ/η held fixed.  The order-n coefficient is then h^{n-1} P_n(γ/ε, ε/η) with P_n a
 polynomial, and h^{n-1} P_n is a homogeneous polynomial of degree n−1 in (η, γ, ε): holding
 the ratios fixed is the same as expanding jointly in (η, γ, ε, ρ) by total degree.

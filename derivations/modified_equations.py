@@ -3,7 +3,7 @@
 The modified field f_h = f + h f₂ + h² f₃ + … (f_j a combination of elementary differentials
 of trees of order j) is defined by: its exact h-flow has the B-series of the map.  Order by
 order, d(τ) = c_map(τ) − c_flow(τ)|_{d(τ)=0}, since the Lie-series coefficient of τ is d(τ)
-plus products of lower-order d's.  Known result (explicit Euler, science.md §5):
+plus products of lower-order d's.  Known result (explicit Euler, docs/conventions.md §5):
     f_h = f − (h/2) f'f + h² [(1/12) f''(f,f) + (1/3) f'f'f] + O(h³).
 """
 

@@ -1,6 +1,6 @@
 """Modified flows of heavy-ball momentum and of SGD with random reshuffling.
 
-Heavy ball (Ghosh et al., arXiv:2302.00849; science.md §5), θ_{n+1} = θ_n − h∇L + β(θ_n − θ_{n−1}),
+Heavy ball (Ghosh et al., arXiv:2302.00849; docs/conventions.md §5), θ_{n+1} = θ_n − h∇L + β(θ_n − θ_{n−1}),
 is the two-step method θ_{n+1} − (1+β)θ_n + βθ_{n−1} = h f(θ_n), f = −∇L.  Its principal
 modified field f_h solves Σ_j α_j Φ_{jh}(θ) = h Σ_j β_j f(Φ_{jh}(θ)) with Φ_t the flow of f_h
 (HLW IX.9, multistep methods); order 1:

@@ -130,13 +130,13 @@ RESULTS = {r.name: r for r in (
            _one_step(methods.GD), _method_checks(methods.GD)),
     Result("fgr", _title(methods.FGR), "Karakida et al. arXiv:2210.02720",
            _one_step(methods.FGR), _method_checks(methods.FGR)),
-    Result("bgr", _title(methods.BGR), "science.md §4", _one_step(methods.BGR),
+    Result("bgr", _title(methods.BGR), "docs/conventions.md §4", _one_step(methods.BGR),
            _method_checks(methods.BGR)),
     Result("sam", _title(methods.SAM), "Andriushchenko & Flammarion "
            "arXiv:2206.06232", _one_step(methods.SAM), _method_checks(methods.SAM)),
     Result("extragradient", _title(methods.EXTRAGRADIENT), "HLW IX",
            _one_step(methods.EXTRAGRADIENT), _method_checks(methods.EXTRAGRADIENT)),
-    Result("gr", _title(methods.GR), "science.md §4",
+    Result("gr", _title(methods.GR), "docs/conventions.md §4",
            _one_step(methods.GR), _method_checks(methods.GR)),
     Result("heavy_ball", "Heavy-ball modified flow", "Ghosh et al. arXiv:2302.00849",
            _heavy_ball, multistep.check_heavy_ball),
@@ -144,16 +144,16 @@ RESULTS = {r.name: r for r in (
            "arXiv:2101.12176", _sgd_rr, lambda _: multistep.check_sgd_rr()),
     Result("fd_expansion", "F-GR / B-GR finite-difference expansions", "Karakida et al. "
            "arXiv:2210.02720", _fd, lambda _: finite_difference.check_directions()),
-    Result("flooding", "Flooding ascent–descent pair", "Ishida et al. 2020; science.md §4",
+    Result("flooding", "Flooding ascent–descent pair", "Ishida et al. 2020; docs/conventions.md §4",
            _flooding, lambda _: finite_difference.check_flooding()),
     Result("pw_potential", "P-W (depth 2) implicit bias: Woodworth Q_α", "Woodworth et al. "
            "arXiv:2002.09277", _pw, lambda _: implicit_bias.check_pw()),
     Result("pe_potential", "P-E implicit bias: hyperbolic entropy ψ_α", "Even et al. "
            "arXiv:2302.08982", _pe, lambda _: implicit_bias.check_pe()),
-    Result("depth_potential", "Depth-D implicit bias (parametric q_D)", "science.md §2",
+    Result("depth_potential", "Depth-D implicit bias (parametric q_D)", "docs/conventions.md §2",
            _depth, lambda _: implicit_bias.check_depth()),
     Result("alpha_identity", "Effective initialization: exact per-step identity (P-E)",
-           "science.md §3", _alpha, lambda _: alpha_identity.check()),
+           "docs/conventions.md §3", _alpha, lambda _: alpha_identity.check()),
     Result("local_error", "Exact local error: step vs time-h flow of the order-p modified field, "
            "series in h (p ≤ 3)", "HLW IX.1; Barrett & Dherin arXiv:2009.11162", local_error.equations,
            lambda _: local_error.check(3)),

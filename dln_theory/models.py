@@ -7,7 +7,7 @@ Parameters are one array ``params`` of shape (2, d): rows (u, v) for P-E, rows (
 * **P-W** (Woodworth et al. arXiv:2002.09277): β = w₊^D − w₋^D, w±(0) = α, depth D ≥ 2.
 
 With u = w₊ + w₋, v = w₊ − w₋ the two are the same network at D = 2 and α_E = √2·α_W
-(science.md §1); GD with step η on w equals GD with step 2η on (u, v). That convention lives in
+(docs/conventions.md §1); GD with step η on w equals GD with step 2η on (u, v). That convention lives in
 one place, `Model.alpha_e2`; theory functions take the model object (``PE()``, ``PW(D)``) and α
 as the simulator does, never a parametrization name.
 """
@@ -53,7 +53,7 @@ class Model(eqx.Module):
 class PE(Model):
     """P-E: β = u ⊙ v; u(0) = α·u_shape, v(0) = α·v_shape (default u_shape = √2, v_shape = 0).
 
-    α_eff² = ½(u² − v²) per coordinate (science.md §3); it equals α² at the default init and is
+    α_eff² = ½(u² − v²) per coordinate (docs/conventions.md §3); it equals α² at the default init and is
     conserved by gradient flow.
     """
 
@@ -90,7 +90,7 @@ class PW(Model):
 
     Effective initialization: D = 2, α_eff² = w₊w₋ (conserved by gradient flow); D ≥ 3,
     α_eff^{2−D} = ½(w₊^{2−D} + w₋^{2−D}) (conserved since w±^{2−D} = α^{2−D} ± D(D−2)S(t),
-    science.md §2).
+    docs/conventions.md §2).
     """
 
     depth: int = eqx.field(static=True, default=2, converter=_python_int)
@@ -113,7 +113,7 @@ class PW(Model):
         return (0.5 * (wp**e + wm**e)) ** (2.0 / e)
 
     def alpha_e2(self, alpha):
-        """2α²: w±(0) = α_W gives u(0) = 2α_W = √2·α_E (science.md §1); depth 2 only."""
+        """2α²: w±(0) = α_W gives u(0) = 2α_W = √2·α_E (docs/conventions.md §1); depth 2 only."""
         if self.depth != 2:
             raise ValueError(
                 f"depth={self.depth} is not allowed here: a P-E equivalent exists at depth 2 only"

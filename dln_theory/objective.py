@@ -69,7 +69,7 @@ class AbstractObjective(eqx.Module):
 
 
 class Objective(AbstractObjective):
-    """L(θ) = (1/2n)‖X β(θ) − y‖² for a DLN parametrization β(θ) (science.md §1).
+    """L(θ) = (1/2n)‖X β(θ) − y‖² for a DLN parametrization β(θ) (docs/conventions.md §1).
 
     With the Gram data ``gram = (K, b) = (XᵀX/n, Xᵀy/n)`` (see `with_gram`), derivatives use
     ∇_β L = Kβ − b: O(d²) instead of O(nd) per gradient, the faster form when n > d. Other

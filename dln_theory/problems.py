@@ -1,6 +1,6 @@
 """Regression problems: sparse Gaussian regression and user-supplied data.
 
-Convention (science.md §1): X ∈ R^{n×d}, y ∈ R^n, L(β) = (1/2n)‖Xβ − y‖².
+Convention (docs/conventions.md §1): X ∈ R^{n×d}, y ∈ R^n, L(β) = (1/2n)‖Xβ − y‖².
 """
 
 from dataclasses import dataclass
@@ -41,7 +41,7 @@ class Problem(eqx.Module):
         return self.X.shape[-1]
 
     def train_loss(self, beta):
-        """L(β) = (1/2n)‖Xβ − y‖² (science.md §1)."""
+        """L(β) = (1/2n)‖Xβ − y‖² (docs/conventions.md §1)."""
         return 0.5 * jnp.mean((self.X @ beta - self.y) ** 2, axis=-1)
 
     def test_error(self, beta):

@@ -1,7 +1,7 @@
 """Kernel vs rich transition for deeper diagonal networks, P-W depth D = 2, 3, 4.
 
 Woodworth et al. (arXiv:2002.09277), P-W parametrization β = w₊^D − w₋^D, w±(0) = α: gradient
-flow ends at argmin_{Xβ=y} Q_α (D = 2) or Q^D_α (D ≥ 3, science.md §2). Deeper networks reach
+flow ends at argmin_{Xβ=y} Q_α (D = 2) or Q^D_α (D ≥ 3, docs/conventions.md §2). Deeper networks reach
 the rich regime from larger α^D, and the transition in α is sharper.
 
 (a) ‖β − β*‖² vs α: predictions (lines, `min_potential_interpolant(..., PW(D))` vmapped over α)

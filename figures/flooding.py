@@ -3,7 +3,7 @@
 Flooding θ ← θ − η·sign(L − b)∇L descends to the flood level b and then alternates ascent and
 descent. An ascent step followed by a descent step is θ − η[∇L(θ + η∇L) − ∇L(θ)]
 = θ − (η²/2)∇‖∇L‖² + O(η³): the regularization part of a forward-difference GR step with
-ε = η (science.md §4). Per unit time (two steps, 2η) that is the flow of (η/4)‖∇L‖², and since
+ε = η (docs/conventions.md §4). Per unit time (two steps, 2η) that is the flow of (η/4)‖∇L‖², and since
 the sign pattern keeps L ≈ b, the prediction is that flow *on the level set* {L = b}:
 θ̇ = −P∇R, R = (η/4)‖∇L‖², P = I − ĝĝᵀ (a `ModifiedField`). For contrast, GD and the F-GR run
 with ε = η and the same regularization strength (γ = η/2, `FGR(η, gamma=η/2, eps=η)`) keep

@@ -2,10 +2,10 @@
 
 Karakida, Takase, Hayase, Osawa (arXiv:2210.02720) claim F-GR strengthens the bias towards the
 rich regime as ε grows. On a P-E DLN (β = u ⊙ v, u(0) = √2α, v(0) = 0) every update of the form
-u ← u − η(A⊙v + B⊙u), v ← v − η(A⊙u + B⊙v) multiplies u² − v² by (1 − ηB)² − η²A² (science.md §3),
+u ← u − η(A⊙v + B⊙u), v ← v − η(A⊙u + B⊙v) multiplies u² − v² by (1 − ηB)² − η²A² (docs/conventions.md §3),
 so each method ends near argmin ψ_{α_∞} with its own α_∞. Whether that lowers the test error
 depends on *where* α shrinks, so the figure shows α_∞ on and off the support of β* next to the
-test error (never one without the other, science.md §3).
+test error (never one without the other, docs/conventions.md §3).
 
 (a) α_∞/α (geometric mean) over the support of β*, (b) over its complement, (c) ‖β − β*‖², vs α,
 for GD, GR (double backprop), F-GR and B-GR at several ε (fixed η, γ). In (c), lines are the

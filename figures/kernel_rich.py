@@ -1,7 +1,7 @@
 """Kernel vs rich regime: test error of the gradient-flow solution against the initial scale α.
 
 Woodworth et al. (arXiv:2002.09277), P-E form of Pesme et al. / Even et al.: gradient flow from
-scale α ends at argmin_{Xβ=y} ψ_α(β) (science.md §2), which moves from the min-ℓ2 interpolant
+scale α ends at argmin_{Xβ=y} ψ_α(β) (docs/conventions.md §2), which moves from the min-ℓ2 interpolant
 (α → ∞, kernel regime) to the min-ℓ1 interpolant (α → 0, rich regime).
 
 (a) ‖β − β*‖² vs α on sparse Gaussian regression for several n: predicted argmin ψ_α (lines,

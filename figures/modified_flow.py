@@ -7,7 +7,7 @@ Two-parameter model E(a, b) = ½(y − abx)², minima on the hyperbola ab = y/x 
 (a) GD at a large step h, the plain gradient flow, the first-order modified flow of
     Ẽ = E + (h/4)‖∇E‖² and the third-order modified flow in the (a, b) plane: GD ends at a
     flatter, more balanced minimum than the plain flow, and the modified flows move towards it
-    order by order (science.md §5); inset: the endpoints.
+    order by order (docs/conventions.md §5); inset: the endpoints.
 (b) ‖θ_GD(T) − θ_p(T)‖ at fixed time T against h, for the modified flows truncated after h^p
     (p = 0: plain flow; p = 1: Ẽ; p = 2, 3: generated B-series fields, `gd_field(p)`): slope p + 1.
 

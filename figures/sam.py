@@ -1,12 +1,12 @@
 """SAM on a diagonal linear network: 1-SAM vs n-SAM (Andriushchenko & Flammarion, arXiv:2206.06232).
 
-Setup of science.md §6: n = 20, d = 30, 3 nonzeros, x ~ N(0, I), β* = |N(0, 1)| normalized to
+Setup of docs/conventions.md §6: n = 20, d = 30, 3 nonzeros, x ~ N(0, I), β* = |N(0, 1)| normalized to
 ‖β*‖ = 1, 1000 test points, 10⁴ iterations, P-E with u(0) ∈ {0.1, 0.02}, v(0) = 0 (here
 `PE(u_shape=1)` with α = u(0)), step η = 5/d. Unnormalized SAM (ascent θ + ρ∇L): n-SAM ascends on
 the full batch, 1-SAM per example and averages (`SAM(group_size=1)`); GD and SGD (batch 1) are
 the ρ = 0 references. The same runs are continued to ``long_steps`` (dotted lines).
 
-Theory: SAM is an update of the form of science.md §3, A = g⁺, B = ρ g ⊙ g⁺; for 1-SAM
+Theory: SAM is an update of the form of docs/conventions.md §3, A = g⁺, B = ρ g ⊙ g⁺; for 1-SAM
 A = meanᵢ xᵢ rᵢ(β⁺ᵢ) and B = ρ meanᵢ g⁺ᵢ ⊙ gᵢ (gᵢ = xᵢrᵢ, the per-example gradient). A is in
 range(Xᵀ) for both, so a run that interpolates ends at argmin ψ_{α_∞} (α_∞ read off the run) up
 to the tilt of the mirror step, atanh(ηA/(1 − ηB)) − ηA = η²AB + …, first order in ηρ (as γ for

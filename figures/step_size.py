@@ -1,7 +1,7 @@
 """Step size and stochasticity shrink the effective initialization (Even et al., arXiv:2302.08982).
 
 P-E DLN (β = u ⊙ v, u(0) = √2α, v(0) = 0) on sparse regression (n, d, k) = (20, 30, 3) at fixed
-α. Every GD/SGD step multiplies α_eff² = ½(u² − v²) by 1 − η²g² (science.md §3), so the run ends
+α. Every GD/SGD step multiplies α_eff² = ½(u² − v²) by 1 − η²g² (docs/conventions.md §3), so the run ends
 near argmin_{Xβ=y} ψ_{α_∞} with α_∞ read off the run; ‖Gain‖₁ = Σ_i ln(α²/α_∞,i²).
 
 (a) test loss vs η for GD and SGD (batch 1), simulated (filled) and predicted argmin ψ_{α_∞}
@@ -72,7 +72,7 @@ def _run(config, method, etas, cache_dir):
     a2 = np.asarray(tr.alpha_eff2[:, -1])
     diverged = np.asarray(tr.diverged_at) >= 0
     converged = (np.asarray(tr.converged_at) >= 0) & ~diverged
-    # η|g| > 1 at some step flips the sign of α_eff² = ½(u² − v²): no ψ_{α_∞} then (science.md §3)
+    # η|g| > 1 at some step flips the sign of α_eff² = ½(u² − v²): no ψ_{α_∞} then (docs/conventions.md §3)
     positive = np.all(a2 > 0, axis=-1)
     g = np.asarray(gain(config.alpha, jnp.asarray(np.where(positive[:, None], a2, 1.0))))
     return {"eta": np.asarray(etas), "test_loss": np.asarray(res.test_loss[:, -1]), "alpha_inf2": a2,

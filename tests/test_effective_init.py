@@ -26,7 +26,7 @@ def test_gd_endpoint_error_orders_with_alpha_inf_and_alpha():
 
 
 def test_gain_of_gradient_flow_is_zero():
-    """Gradient flow keeps α_eff = α (science.md §3), so ‖Gain‖₁ = 0 to integration accuracy."""
+    """Gradient flow keeps α_eff = α (docs/conventions.md §3), so ‖Gain‖₁ = 0 to integration accuracy."""
     problem = dt.SparseRegression(n=10, d=20, k=2).sample(0)
     traj = dt.simulate(dt.GradientFlow(10.0), dt.PE(), problem, 0.2, 10, 10)
     assert abs(float(gain(0.2, traj.alpha_eff2[-1]))) < 1e-7

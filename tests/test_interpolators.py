@@ -1,4 +1,4 @@
-"""Implicit-bias potentials and the interpolators they predict (science.md §2).
+"""Implicit-bias potentials and the interpolators they predict (docs/conventions.md §2).
 
 Every number asserted is fixed by theory: KKT conditions, limits α → ∞ / α → 0 with tolerances
 from their expansions, the P-W/P-E identity, and the gradient-flow limit itself.
@@ -38,7 +38,7 @@ def gaussian(n, d, seed=0):
 
 
 def sparse(n=40, d=100, k=5, seed=0):
-    """Gaussian X, k-sparse β* with N(0, 1) entries, y = Xβ* (Pesme/Even setup, science.md §6)."""
+    """Gaussian X, k-sparse β* with N(0, 1) entries, y = Xβ* (Pesme/Even setup, docs/conventions.md §6)."""
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     beta_star = np.zeros(d)
@@ -299,7 +299,7 @@ def _flow_limit(X, y, alpha, depth):
 
 @pytest.mark.parametrize("model", [PE(), PW(3)], ids=["PE", "PW3"])
 def test_gradient_flow_limit_with_per_coordinate_alpha(model):
-    """The interpolant is where gradient flow ends, also for per-coordinate α (science.md §2)."""
+    """The interpolant is where gradient flow ends, also for per-coordinate α (docs/conventions.md §2)."""
     X, y = gaussian(3, 6, seed=9)
     alpha = np.linspace(0.2, 0.7, 6)
     flow = _flow_limit(X, y, alpha, model.depth)

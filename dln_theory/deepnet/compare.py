@@ -326,7 +326,7 @@ def compare(
     Seed s initializes the network with ``jax.random.key(s)`` and drives minibatches with
     ``fold_in(key(s), 1)``; every row sees the same data split (``data_seed``) and, for a given
     seed, the same initial network. With ``time`` = T every row trains to the same gradient-flow
-    time t = k·η = T (science.md §1): round(T/η) steps, rounded to whole epochs (``epochs`` and
+    time t = k·η = T (docs/conventions.md §1): round(T/η) steps, rounded to whole epochs (``epochs`` and
     ``eval_every`` are then ignored and the run is evaluated at its end only).
 
     Raises:

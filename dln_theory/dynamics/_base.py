@@ -10,7 +10,7 @@ size, normalization, group size, solver) are static fields. Abstract classes (`M
     params, state, aux = method.step(params, state, objective, key)
 
 The state is typed per family (`GradientState` for the discrete methods, None for the flows).
-``aux["dt"]`` is the time the step advances (η for a discrete step, t = k·η; science.md §1).
+``aux["dt"]`` is the time the step advances (η for a discrete step, t = k·η; docs/conventions.md §1).
 The objective is a `dln_theory.objective.AbstractObjective` (a loss oracle), so methods can
 evaluate it anywhere and on any examples.
 """

@@ -12,7 +12,7 @@ class Flooding(GradientMethod):
     """θ ← θ − η·sign(L − b)∇L: descend above the flood level b, ascend below it.
 
     An ascent step followed by a descent step is a forward-difference GR step with ε = η up to
-    O(η³) (science.md §4, derived).
+    O(η³) (docs/conventions.md §4, derived).
     """
 
     b: jax.Array = hyperparameter(_validate.nonnegative, kw_only=True)

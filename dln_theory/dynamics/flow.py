@@ -1,7 +1,7 @@
 """Gradient flow and modified flows, integrated by diffrax with the time convention t = k·η.
 
 One ``step`` integrates the flow over a time η, so a GD run and a flow run with the same η and
-number of steps are compared at equal times (science.md §1, §5). Flows have no state (None).
+number of steps are compared at equal times (docs/conventions.md §1, §5). Flows have no state (None).
 """
 
 import abc

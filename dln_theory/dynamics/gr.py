@@ -1,6 +1,6 @@
 """Gradient regularization: exact (double backprop) and finite-difference forms.
 
-Karakida, Takase, Hayase, Osawa, arXiv:2210.02720 (science.md §4). Objective L + (γ/2)‖∇L‖²,
+Karakida, Takase, Hayase, Osawa, arXiv:2210.02720 (docs/conventions.md §4). Objective L + (γ/2)‖∇L‖²,
 whose gradient is ∇L + γH∇L.
 """
 
@@ -53,7 +53,7 @@ class FGR(_FiniteDifferenceGR):
 
 
 class BGR(_FiniteDifferenceGR):
-    """Backward-difference GR: D = (1 + γ/ε)∇L(θ) − (γ/ε)∇L(θ − ε∇L(θ)) (science.md §4)."""
+    """Backward-difference GR: D = (1 + γ/ε)∇L(θ) − (γ/ε)∇L(θ − ε∇L(θ)) (docs/conventions.md §4)."""
 
     def direction(self, params, objective, key):
         g = objective.grad(params)

@@ -1,6 +1,6 @@
 """Input-gradient (Jacobian) regularizers of Varga, Csiszárik, Zombori, arXiv:1712.09936.
 
-Gradients are taken with respect to the input x, not θ (science.md §4). On the DLN, f(x) = ⟨x, β⟩,
+Gradients are taken with respect to the input x, not θ (docs/conventions.md §4). On the DLN, f(x) = ⟨x, β⟩,
 so DataGrad's penalty is λ·mean_i (f(x_i) − y_i)²‖β‖² and SpectReg's is λ(rᵀ…)² ‖β‖².
 """
 

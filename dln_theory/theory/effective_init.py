@@ -1,4 +1,4 @@
-"""Effective initialization of P-E DLNs: the exact per-step identity (science.md §3).
+"""Effective initialization of P-E DLNs: the exact per-step identity (docs/conventions.md §3).
 
 Any update u ← u − η(A⊙v + B⊙u), v ← v − η(A⊙u + B⊙v) gives exactly
 u² − v² ← [(1 − ηB)² − η²A²] ⊙ (u² − v²), so α_eff² = ½(u² − v²) evolves multiplicatively.
@@ -13,7 +13,7 @@ import jax.numpy as jnp
 
 
 def alpha_eff2_factor(A, B, eta):
-    """(1 − ηB)² − η²A²: the per-step factor of u² − v² (science.md §3, derived)."""
+    """(1 − ηB)² − η²A²: the per-step factor of u² − v² (docs/conventions.md §3, derived)."""
     return (1.0 - eta * B) ** 2 - (eta * A) ** 2
 
 
@@ -28,7 +28,7 @@ def gain(alpha, alpha_inf2):
 
 
 def _shifted_grad(objective, params, g, eps):
-    """g(β±) with β± = (u ± εg⊙v)⊙(v ± εg⊙u) (science.md §3)."""
+    """g(β±) with β± = (u ± εg⊙v)⊙(v ± εg⊙u) (docs/conventions.md §3)."""
     u, v = params
     return objective.beta_grad(jnp.stack([u + eps * g * v, v + eps * g * u]))
 

@@ -1,4 +1,4 @@
-"""Interpolators predicted by implicit-bias theory (science.md §2).
+"""Interpolators predicted by implicit-bias theory (docs/conventions.md §2).
 
 Gradient flow on a DLN that reaches zero loss ends at argmin_{Xβ = y} of a potential: ψ_α
 (P-E), Q_α (P-W, D = 2) or Q^D_α (P-W, D ≥ 3). α → ∞ gives the min-ℓ2 interpolant, α → 0 the
@@ -89,7 +89,7 @@ def min_potential_interpolant(
     * ``PE()``: ψ_α(β) − ½⟨z0, β⟩, β = α² sinh(Xᵀν + z0) (Pesme et al. arXiv:2106.09524).
     * ``PW(2)``: Q_α(β) − ⟨z0, β⟩, β = 2α² sinh(Xᵀν + z0) (Woodworth et al.
       arXiv:2002.09277). At depth 2 both are β = α_E² sinh(Xᵀν + z0), α_E² = ``model.alpha_e2(α)``.
-    * ``PW(D)``, D ≥ 3: Q^D_α(β), β = α^D h_D(α^{D−2} ⊙ Xᵀν) (science.md §2; for per-coordinate
+    * ``PW(D)``, D ≥ 3: Q^D_α(β), β = α^D h_D(α^{D−2} ⊙ Xᵀν) (docs/conventions.md §2; for per-coordinate
       α this is argmin Σ_i α_i² q_D(β_i/α_i^D), the gradient-flow limit).
 
     The dual Φ(ν) = Σ_i (w_i/c_i) F(c_i(Xᵀν)_i + z0_i) − νᵀy (F = cosh or H_D) is minimized by

@@ -1,4 +1,4 @@
-"""Modified losses and fields of backward error analysis (science.md §5).
+"""Modified losses and fields of backward error analysis (docs/conventions.md §5).
 
 Hand-written first-order forms (`gd_modified_loss`, `SGDField`, `HeavyBallField`) and `BEAField`,
 which evaluates the generated B-series fields of ``theory/generated`` (orders 0–3) on the
@@ -56,7 +56,7 @@ def gd_field(order: int = 1) -> ModifiedField:
 
     Orders 0 (the plain flow) and 1 (−∇Ẽ, `gd_modified_loss`) are the hand-written gradient
     forms; orders 2 and 3 are the generated B-series field (`BEAField("gd", order)`): from
-    order 2 on the field is not a gradient (science.md §5).
+    order 2 on the field is not a gradient (docs/conventions.md §5).
     """
     _check_order(order)
     if order == 0:
@@ -189,7 +189,7 @@ class SGDField(ModifiedField):
 class HeavyBallField(ModifiedField):
     """θ̇ = −(1/(1−β)) ∇[L + h(1+β)/(4(1−β)²)‖∇L‖²] for heavy ball with momentum β.
 
-    Ghosh et al., arXiv:2302.00849 (science.md §5, derived). Higher orders:
+    Ghosh et al., arXiv:2302.00849 (docs/conventions.md §5, derived). Higher orders:
     ``BEAField("heavy_ball", order, momentum=β)``.
     """
 

@@ -1,4 +1,4 @@
-"""Implicit-bias potentials of diagonal linear networks (science.md §2).
+"""Implicit-bias potentials of diagonal linear networks (docs/conventions.md §2).
 
 * P-W (Woodworth): β = w₊^D − w₋^D, w±(0) = α.
 * P-E (Even/Pesme): β = u ⊙ v, u(0) = √2α, v(0) = 0.
@@ -27,7 +27,7 @@ _PW2 = PW(2)
 def woodworth_q(beta, alpha):
     """Q_α(β) = Σ_i α² q(β_i/α²), q(z) = 2 − √(4 + z²) + z·arcsinh(z/2).
 
-    Woodworth et al. 2020 (arXiv:2002.09277), D = 2; science.md §2. Parametrization P-W.
+    Woodworth et al. 2020 (arXiv:2002.09277), D = 2; docs/conventions.md §2. Parametrization P-W.
     ∇Q_α(β) = arcsinh(β/(2α²)); Q_α = 2ψ_{α_E} with α_E² = 2α² (`PW.alpha_e2`).
     """
     _check_beta_alpha(beta, alpha)
@@ -37,7 +37,7 @@ def woodworth_q(beta, alpha):
 def hyperbolic_entropy(beta, alpha):
     """ψ_α(β) = ½ Σ_i (β_i arcsinh(β_i/α_i²) − √(β_i² + α_i⁴) + α_i²).
 
-    Pesme et al. 2021 (arXiv:2106.09524), Even et al. 2023 (arXiv:2302.08982); science.md §2.
+    Pesme et al. 2021 (arXiv:2106.09524), Even et al. 2023 (arXiv:2302.08982); docs/conventions.md §2.
     Parametrization P-E. ∇ψ_α(β) = ½ arcsinh(β/α²).
     """
     _check_beta_alpha(beta, alpha)
@@ -73,7 +73,7 @@ def _entropy_terms(beta, a2):
 
 
 def depth_link(z, depth: int):
-    """h_D(z) = (1 − z)^{−p} − (1 + z)^{−p}, p = D/(D − 2), for |z| < 1 (science.md §2, P-W).
+    """h_D(z) = (1 − z)^{−p} − (1 + z)^{−p}, p = D/(D − 2), for |z| < 1 (docs/conventions.md §2, P-W).
 
     Gradient flow of depth D ≥ 3 ends at β = α^D h_D(Xᵀν): h_D is odd, increasing, onto R.
     """
@@ -89,7 +89,7 @@ def _depth_link(z, depth):
 
 
 def depth_link_inverse(b, depth: int):
-    """h_D^{-1}(b) ∈ (−1, 1) to machine precision (monotone Newton, vectorized; science.md §2)."""
+    """h_D^{-1}(b) ∈ (−1, 1) to machine precision (monotone Newton, vectorized; docs/conventions.md §2)."""
     depth = _validate.integer_at_least("depth", depth, 3)
     _validate.all_finite("b", _validate.real_array("b", b))
     return _depth_link_inverse(b, depth)
@@ -104,7 +104,7 @@ def _depth_link_inverse(b, depth):
 def depth_potential(beta, alpha, depth: int):
     """Q^D_α(β) = α^D Σ_i q_D(β_i/α^D), q_D' = h_D^{-1}, q_D(0) = 0 (P-W, depth D ≥ 3).
 
-    Woodworth et al. 2020 (arXiv:2002.09277) form, derived in science.md §2. Closed form by
+    Woodworth et al. 2020 (arXiv:2002.09277) form, derived in docs/conventions.md §2. Closed form by
     Legendre transform: q_D(b) = b z − H_D(z) + H_D(0), z = h_D^{-1}(b),
     H_D(z) = [(1 − z)^{1−p} + (1 + z)^{1−p}]/(p − 1). ∇Q^D_α(β) = h_D^{-1}(β/α^D).
     For per-coordinate α, gradient flow instead minimizes Σ_i α_i² q_D(β_i/α_i^D) [derived]

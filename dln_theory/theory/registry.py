@@ -24,7 +24,7 @@ class Formula:
         implementation: ``module:qualname`` of the simulator's function or class.
         derivation: ``derivations.<module>:<function>`` that proves it.
         statement: the formula, in one line.
-        source: paper (arXiv id) or science.md section.
+        source: paper (arXiv id) or docs/conventions.md section.
         variant: which case of a shared implementation (the row of the A/B table, a ``BEAField``
             kind); empty when the implementation is the formula itself.
     """
@@ -59,24 +59,24 @@ def resolve(reference: str):
 _POT = "dln_theory.theory.potentials:"
 _EFF = "dln_theory.theory.effective_init:"
 _MOD = "dln_theory.theory.modified_losses:"
-_S3 = "science.md §3 (derived); Even et al. arXiv:2302.08982"
+_S3 = "docs/conventions.md §3 (derived); Even et al. arXiv:2302.08982"
 
 _ENTRIES = [
     Formula("hyperbolic_entropy", _POT + "hyperbolic_entropy",
             "dln_theory.derivations.implicit_bias:hyperbolic_entropy",
             "ψ_α(β) = ½ Σ (β arcsinh(β/α²) − √(β² + α⁴) + α²)  (P-E)",
-            "Even et al. arXiv:2302.08982; science.md §2"),
+            "Even et al. arXiv:2302.08982; docs/conventions.md §2"),
     Formula("woodworth_q", _POT + "woodworth_q", "dln_theory.derivations.implicit_bias:woodworth_Q",
             "Q_α(β) = Σ α² q(β/α²), q(z) = 2 − √(4+z²) + z arcsinh(z/2)  (P-W, D = 2)",
             "Woodworth et al. arXiv:2002.09277"),
     Formula("depth_link", _POT + "depth_link", "dln_theory.derivations.implicit_bias:depth_flow",
-            "h_D(z) = (1 − z)^(−D/(D−2)) − (1 + z)^(−D/(D−2))", "science.md §2 (derived)"),
+            "h_D(z) = (1 − z)^(−D/(D−2)) − (1 + z)^(−D/(D−2))", "docs/conventions.md §2 (derived)"),
     Formula("depth_link_inverse", _POT + "depth_link_inverse",
             "dln_theory.derivations.implicit_bias:depth_flow", "h_D^{-1}(b): the z ∈ (−1, 1) with h_D(z) = b",
-            "science.md §2 (derived)"),
+            "docs/conventions.md §2 (derived)"),
     Formula("depth_potential", _POT + "depth_potential", "dln_theory.derivations.implicit_bias:depth_flow",
             "Q^D_α(β) = α^D Σ q_D(β/α^D), q_D(h_D(z)) = z h_D(z) − H_D(z), H_D' = h_D",
-            "Woodworth et al. arXiv:2002.09277; science.md §2 (derived)"),
+            "Woodworth et al. arXiv:2002.09277; docs/conventions.md §2 (derived)"),
     Formula("alpha_eff2_factor", _EFF + "alpha_eff2_factor",
             "dln_theory.derivations.alpha_identity:step_factor",
             "u'² − v'² = [(1 − ηB)² − η²A²](u² − v²)", _S3),
@@ -95,7 +95,7 @@ _ENTRIES = [
             "L̃ = L + (h/4)‖∇L‖²  (GD, first order)", "Barrett & Dherin arXiv:2009.11162 Thm 3.1"),
     Formula("HeavyBallField", _MOD + "HeavyBallField", "dln_theory.derivations.multistep:heavy_ball_loss",
             "θ̇ = −(1/(1−β))∇[L + h(1+β)/(4(1−β)²)‖∇L‖²]",
-            "Ghosh et al. arXiv:2302.00849; science.md §5"),
+            "Ghosh et al. arXiv:2302.00849; docs/conventions.md §5"),
     Formula("SGDField", _MOD + "SGDField", "dln_theory.derivations.multistep:rr_modified_loss",
             "C̃ = C + (h/4m) Σ_k ‖∇Ĉ_k‖²  (random reshuffling, m batches)",
             "Smith et al. arXiv:2101.12176"),
@@ -103,9 +103,9 @@ _ENTRIES = [
               f"f_h = Σ_τ C(τ)F(τ), |τ| ≤ 4: the modified field of {update}", src, kind)
       for kind, update, src in (
           ("gd", "θ ← θ − h∇L", "HLW IX; Barrett & Dherin arXiv:2009.11162"),
-          ("gr", "θ ← θ − h∇(L + (γ/2)‖∇L‖²)", "science.md §4"),
+          ("gr", "θ ← θ − h∇(L + (γ/2)‖∇L‖²)", "docs/conventions.md §4"),
           ("fgr", "θ ← θ − h[(1 − γ/ε)∇L + (γ/ε)∇L(θ + ε∇L)]", "Karakida et al. arXiv:2210.02720"),
-          ("bgr", "θ ← θ − h[(1 + γ/ε)∇L − (γ/ε)∇L(θ − ε∇L)]", "science.md §4"),
+          ("bgr", "θ ← θ − h[(1 + γ/ε)∇L − (γ/ε)∇L(θ − ε∇L)]", "docs/conventions.md §4"),
           ("sam", "θ ← θ − h∇L(θ + ρ∇L)", "Andriushchenko & Flammarion arXiv:2206.06232"),
           ("extragradient", "θ ← θ − h∇L(θ − h∇L)", "HLW IX"))),
     Formula("BEAField_heavy_ball", _MOD + "BEAField", "dln_theory.derivations.multistep:heavy_ball_field",
