@@ -95,7 +95,7 @@ def run(names=None, quick: bool = False, out=None, cache_dir=None, stream=None) 
 
     Prints a progress line before each figure and its check line after it. ``out`` defaults to
     the ``figures/`` folder for full runs and to a temporary folder (printed) for quick runs.
-    ``cache_dir`` is the sweep cache (default $DLN_THEORY_CACHE or ./.dln_cache).
+    ``cache_dir`` is the sweep cache (default: `dln_theory.cache.root_dir()`).
     """
     stream = stream or sys.stdout
     names = list_figures() if not names or list(names) == ["all"] else list(names)

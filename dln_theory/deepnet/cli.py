@@ -83,7 +83,7 @@ def _common(p):
     p.add_argument("--eval-every", type=int, default=None, help="epochs between evaluations")
     p.add_argument("--schedule", default="constant", help="constant, cosine or step (÷5 at 30/60/80%%)")
     p.add_argument("--augment", action="store_true", help="random crop (pad 4) and flip")
-    p.add_argument("--cache-dir", default=None, help="cache folder (default $DLN_THEORY_CACHE or ./.dln_cache)")
+    p.add_argument("--cache-dir", default=None, help="cache folder (default: $DLN_THEORY_CACHE, else ~/.cache/dln-theory)")
     p.add_argument("--no-cache", action="store_true")
     p.add_argument("--no-progress", action="store_true")
 
