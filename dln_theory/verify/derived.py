@@ -3,7 +3,7 @@
 The modified fields generated from the B-series derivations (``derivations/codegen.py``,
 `dln_theory.theory.modified_losses.BEAField`) are integrated by `ModifiedFlow` and compared at a
 fixed time with runs of the discrete methods: truncating the field after h^p must leave a
-global error O(h^(p+1)) (Hairer, Lubich, Wanner, GNI IX; science.md §5).
+global error O(h^(p+1)) (Hairer, Lubich, Wanner, GNI IX; docs/conventions.md §5).
 """
 
 import functools

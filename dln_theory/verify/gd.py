@@ -16,7 +16,7 @@ _interpolant = interpolators.min_potential_interpolant
 
 
 def _problem(quick):
-    """Sparse regression in the setup of Andriushchenko & Flammarion / Pesme et al. (science.md §6)."""
+    """Sparse regression in the setup of Andriushchenko & Flammarion / Pesme et al. (docs/conventions.md §6)."""
     spec = SparseRegression(n=10, d=20, k=2) if quick else SparseRegression(n=20, d=30, k=3)
     return spec.sample(0)
 
@@ -65,7 +65,7 @@ def flow_endpoint_pw(quick):
     return (*_endpoint_claim(PW(2), 0.1, quick), 1e-6)
 
 
-@claim("flow_endpoint_depth3", "Woodworth et al. arXiv:2002.09277 Thm 3 (depth D); science.md §2",
+@claim("flow_endpoint_depth3", "Woodworth et al. arXiv:2002.09277 Thm 3 (depth D); docs/conventions.md §2",
        defects={"depth-2 potential Q_α": {"_interpolant": _predicted_with(PW(2))}})
 def flow_endpoint_depth3(quick):
     """Gradient flow on P-W depth 3 ends at argmin Q^D_α; tolerance as above."""
@@ -111,7 +111,7 @@ def rich_limit(quick):
     return np.abs(pred).sum(), np.abs(sim).sum(), _relative(sim, pred), 1.0 / np.log(1.0 / alpha**2)
 
 
-@claim("gd_alpha_factor_exact", "Even et al. arXiv:2302.08982 (alpha_inf^2 = alpha^2 prod_k (1 - eta^2 g_k^2)); science.md §3",
+@claim("gd_alpha_factor_exact", "Even et al. arXiv:2302.08982 (alpha_inf^2 = alpha^2 prod_k (1 - eta^2 g_k^2)); docs/conventions.md §3",
        defects={"factor 1 (gradient flow's conservation law)": {"alpha_inf2_gd": lambda alpha, eta, g: alpha**2 + 0 * g[0]},
                 "ηg² for η²g²": {"alpha_inf2_gd": lambda alpha, eta, g: alpha**2 * np.prod(1 - eta * g**2, axis=0)}})
 def gd_alpha_factor(quick):

@@ -32,7 +32,7 @@ from ..theory.modified_losses import HeavyBallField, SGDField, gd_field
 from . import claim, loglog_slope
 from .pe_table import pe_terms
 
-SOURCE_TABLE = "science.md §3 (exact identity); Even et al. arXiv:2302.08982; Karakida et al. arXiv:2210.02720"
+SOURCE_TABLE = "docs/conventions.md §3 (exact identity); Even et al. arXiv:2302.08982; Karakida et al. arXiv:2210.02720"
 
 IDENTITY_METHODS = {
     "GD": GD(0.3),
@@ -124,7 +124,7 @@ def _fd_order(cls):
 _GR_DEFECTS = {"GR penalty γ‖∇L‖² (½ dropped)": {"_exact_gr": lambda gamma: GR(0.1, gamma=2 * gamma)}}
 
 
-@claim("fgr_to_gr_order_eps", "Karakida et al. arXiv:2210.02720; science.md §4 (+gamma*eps/2 grad^3 L[g,g])",
+@claim("fgr_to_gr_order_eps", "Karakida et al. arXiv:2210.02720; docs/conventions.md §4 (+gamma*eps/2 grad^3 L[g,g])",
        defects=_GR_DEFECTS)
 def fgr_order(quick):
     """F-GR's direction differs from GR's by (γε/2)∇³L[∇L,∇L] + O(ε²): fitted slope 1 ± 0.2."""
@@ -132,7 +132,7 @@ def fgr_order(quick):
     return 1.0, s, abs(s - 1.0), 0.2
 
 
-@claim("bgr_to_gr_order_eps", "Karakida et al. arXiv:2210.02720; science.md §4 (-gamma*eps/2 grad^3 L[g,g])",
+@claim("bgr_to_gr_order_eps", "Karakida et al. arXiv:2210.02720; docs/conventions.md §4 (-gamma*eps/2 grad^3 L[g,g])",
        defects=_GR_DEFECTS)
 def bgr_order(quick):
     """B-GR's direction differs from GR's by −(γε/2)∇³L[∇L,∇L] + O(ε²): fitted slope 1 ± 0.2."""
@@ -144,7 +144,7 @@ def bgr_order(quick):
 FLOODING_COEFFICIENT = 0.5
 
 
-@claim("flooding_pair_is_fd_gr", "Ishida et al. 2020; science.md §4 (derived): ascent-descent = FD-GR + O(eta^3)",
+@claim("flooding_pair_is_fd_gr", "Ishida et al. 2020; docs/conventions.md §4 (derived): ascent-descent = FD-GR + O(eta^3)",
        defects={"½ dropped (η²∇‖∇L‖²)": {"FLOODING_COEFFICIENT": 1.0},
                 "wrong sign (θ + ½η²∇‖∇L‖²)": {"FLOODING_COEFFICIENT": -0.5}})
 def flooding_pair(quick):
@@ -221,7 +221,7 @@ class _Rescaled(ModifiedField):
 _heavy_ball_field = HeavyBallField
 
 
-@claim("heavy_ball_modified_flow_order2", "Ghosh et al. arXiv:2302.00849; science.md §5",
+@claim("heavy_ball_modified_flow_order2", "Ghosh et al. arXiv:2302.00849; docs/conventions.md §5",
        defects={"GD's modified loss (η/4)‖∇L‖² and rate 1": {"_heavy_ball_field": lambda momentum: gd_field(1)},
                 "correction's (1 + μ) dropped": {
                     "_heavy_ball_field": lambda momentum: _Rescaled(HeavyBallField(momentum), 1 / (1 + momentum))}})
@@ -310,7 +310,7 @@ def _ordering_problem(quick):
     return SparseRegression(n=20, d=30, k=3).sample(0)
 
 
-@claim("alpha_eff_ordering_gr_family", "Karakida et al. arXiv:2210.02720 (F-GR strengthens the rich bias); science.md §3",
+@claim("alpha_eff_ordering_gr_family", "Karakida et al. arXiv:2210.02720 (F-GR strengthens the rich bias); docs/conventions.md §3",
        defects={"ascent and descent swapped (F-GR ↔ B-GR)": {"FGR": BGR, "BGR": FGR}})
 def alpha_eff_ordering(quick):
     """Mean α_eff² at the end: F-GR(large ε) < F-GR(small ε) < GR < B-GR < GD at equal γ.
@@ -407,7 +407,7 @@ def _endpoint_claim(name):
 
 
 for _name in ENDPOINT_METHODS:
-    claim(f"endpoint_argmin_psi_alpha_inf_{_name}", "Even et al. arXiv:2302.08982; science.md §3", defects={
+    claim(f"endpoint_argmin_psi_alpha_inf_{_name}", "Even et al. arXiv:2302.08982; docs/conventions.md §3", defects={
         "method reduced to GD": {"ENDPOINT_SIMULATED": {_name: GD(ENDPOINT_ETA)}},
         "α instead of α_∞": {"_alpha_inf": lambda traj: ENDPOINT_ALPHA},
         "P-W convention (weight 2α_∞²)": {

@@ -1,6 +1,6 @@
 """NumPy reference implementations of the methods on a P-E DLN, for value checks.
 
-Written from the update rules (README's method table, science.md §4) with hand-derived P-E
+Written from the update rules (README's method table, docs/conventions.md §4) with hand-derived P-E
 gradients and no JAX, so that a claim comparing a simulated run with these loops compares two
 independent code paths. θ = (u, v) of shape (2, d), β = u ⊙ v, L = (1/2n)‖Xβ − y‖², residuals
 r = Xβ − y, g = ∇_βL = Xᵀr/n, ∇_θL = (g ⊙ v, g ⊙ u), s = u² + v², K = XᵀX/n.
