@@ -58,6 +58,7 @@ from .objective import Objective as Objective  # noqa: E402
 from .problems import Problem as Problem  # noqa: E402
 from .problems import SparseRegression as SparseRegression  # noqa: E402
 from .problems import from_data as from_data  # noqa: E402
+from .run import Run as Run  # noqa: E402
 from .simulate import Trajectory as Trajectory  # noqa: E402
 from .simulate import simulate as simulate  # noqa: E402
 from .sweep import SweepResult as SweepResult  # noqa: E402

@@ -48,7 +48,7 @@ class Trajectory(eqx.Module):
     """Saved quantities, one row per save point (leading batch axes under `sweep`).
 
     Attributes:
-        t: time t = Σ η_k at each save (science.md §1).
+        t: time t = Σ η_k at each save (docs/conventions.md §1).
         beta: β(θ) at each save.
         loss: training loss L(θ).
         grad_norm: ‖∇_θ L(θ)‖.

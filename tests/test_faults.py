@@ -231,8 +231,6 @@ def test_a_killed_training_resumes_bit_identically(tmp_path, reference_training,
     _assert_same_training(resumed, reference_training)
 
 
-@pytest.mark.xfail(strict=True, reason="deepnet/train.py restores the state after the last cached block "
-                   "without checking that it loaded (None when damaged, unwritten or already deleted)")
 @pytest.mark.parametrize("damaged", ["final state", "metrics of block 2"])
 def test_a_damaged_training_checkpoint_is_recomputed(tmp_path, reference_training, damaged):
     """A finished run keeps only its final state; damaging it, or the metrics of a middle block

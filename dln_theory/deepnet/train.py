@@ -216,19 +216,39 @@ def train(
         state_store = _cache.ChunkStore(directory / "state", settings)
 
     programs, computed = _jobs.Programs(), []
-    latest = {"block": 0, "carry": (params, run_method.init(params, objective), key), "compiled": None}
+    initial = (params, run_method.init(params, objective), key)
+    latest = {"block": 0, "carry": initial, "compiled": None}
+
+    def advance(carry):
+        """``eval_every`` epochs from ``carry`` (one compiled program per signature)."""
+        args = (run_method, objective, *carry, eval_every, spe, augment)
+        latest["compiled"] = programs.program(_run_block, *args)
+        return jax.block_until_ready(latest["compiled"].fn(*args))
+
+    def carry_after(b):
+        """The state after block ``b``: the newest loadable cached state at or before it, replayed
+        forward (blocks are deterministic, so the replay is bit-identical). A damaged or deleted
+        state costs recomputation, never a traceback."""
+        for s in range(b, 0, -1):
+            arrays = state_store.load(s)
+            if arrays is not None:
+                carry = _restore(arrays, initial)
+                break
+        else:
+            s, carry = 0, initial
+        for _ in range(s, b):
+            carry = advance(carry)
+        return carry
 
     def block(b):
         """Block ``b``: ``eval_every`` epochs after block b − 1 (none for b = 0), then an evaluation."""
         computed.append(b)
         if b > 0 and latest["block"] != b - 1:  # resuming: the state after block b − 1 is cached
-            latest["carry"] = _restore(state_store.load(b - 1), latest["carry"])
+            latest["carry"] = carry_after(b - 1)
         seconds = float("nan")
         if b > 0:
-            args = (run_method, objective, *latest["carry"], eval_every, spe, augment)
-            latest["compiled"] = programs.program(_run_block, *args)
             t0 = time.perf_counter()
-            latest["carry"] = jax.block_until_ready(latest["compiled"].fn(*args))
+            latest["carry"] = advance(latest["carry"])
             seconds = time.perf_counter() - t0
         latest["block"] = b
         evaluate = programs.compiled(_evaluate, objective, test, latest["carry"][0], eval_chunk)
@@ -249,7 +269,7 @@ def train(
     resumed = max(min(computed, default=n_blocks + 1) - 1, 0)
     if state_store is not None:
         if latest["block"] != n_blocks:  # everything came from the cache
-            latest["carry"] = _restore(state_store.load(n_blocks), latest["carry"])
+            latest["carry"] = carry_after(n_blocks)
         state_store.path(n_blocks - 1).unlink(missing_ok=True)
 
     curves = {k: np.stack([blk[k] for blk in blocks]) for k in blocks[0]}
