@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 import dln_theory as dt
-from dln_theory import _tree, plotting
+from dln_theory import plotting
 from dln_theory.theory.fields import ModifiedField
 
 from ._common import fmt, memo
@@ -53,9 +53,9 @@ class LevelSetGR(ModifiedField):
 
     def __call__(self, objective, params, h):
         g = objective.grad(params)
-        gr = jax.grad(lambda p: 0.25 * h * _tree.vdot(objective.grad(p), objective.grad(p)))(params)
-        c = _tree.vdot(gr, g) / _tree.vdot(g, g)
-        return _tree.scale(-1.0, _tree.axpy(-c, g, gr))
+        gr = jax.grad(lambda p: 0.25 * h * jnp.vdot(objective.grad(p), objective.grad(p)))(params)
+        c = jnp.vdot(gr, g) / jnp.vdot(g, g)
+        return c * g - gr  # the params are one (2, d) array
 
 
 def _params(tr):

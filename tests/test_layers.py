@@ -51,7 +51,6 @@ LAYERS = [
 #: Violations in files being changed concurrently by others: strict xfail, so each mark must go
 #: as soon as its file is fixed.
 PENDING = {
-    "dln_theory.figures.flooding": "imports the private module dln_theory._tree",
 }
 
 
