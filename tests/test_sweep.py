@@ -137,8 +137,11 @@ def _interrupt(args, ready, tmp_path):
     import sys
     import time
 
+    # as in a terminal: SIGINT at its default even when the test runner ignores it (a background
+    # job, some CI shells), so that Python installs its KeyboardInterrupt handler
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 300
         while not ready(proc) and time.monotonic() < deadline:
@@ -153,6 +156,7 @@ def _interrupt(args, ready, tmp_path):
         return (interrupted[0] - sent if interrupted else float("inf")), err, proc.returncode
     finally:
         proc.kill()
+        proc.communicate()  # reap it and close its pipes, also when an assertion failed
 
 
 def test_ctrl_c_stops_a_long_simulate_within_seconds(tmp_path):

@@ -118,6 +118,8 @@ FORMULAS: dict[str, Formula] = {f.name: f for f in _ENTRIES}
 
 #: Public callables of the formula modules that are not formulas with a derivation, and why.
 NOT_DERIVED: dict[str, str] = {
+    _POT + "exp_bregman": "numerics, not theory: e^x − 1 − x without cancellation (Taylor series near 0)",
+    _POT + "pow_bregman": "numerics, not theory: (1 + r)^k − 1 − kr without cancellation (Taylor series near 0)",
     _EFF + "gain": "definition ‖Gain‖₁ = Σ ln(α²/α_∞²) (Even et al.), no formula to prove",
     _MOD + "gd_field": "selects gd_modified_loss (order ≤ 1) or BEAField('gd') (orders 2, 3)",
     _MOD + "gr_objective": "definition L + (γ/2)‖∇L‖² of the GR objective (Karakida et al.); its modified "
