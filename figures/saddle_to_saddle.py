@@ -38,7 +38,7 @@ class Config:
 
 
 FULL = Config()
-QUICK = Config(ells=(5.0, 100.0, 3000.0), rate_ells=(300.0, 1000.0, 3000.0), saves=600)
+QUICK = Config(ells=(5.0, 3000.0), rate_ells=(300.0, 3000.0), saves=400)
 
 
 def _data(config):
