@@ -110,6 +110,8 @@ def test_early_stopping_in_a_sweep_matches_single_runs(problem, chunk_size):
 
 
 INTERRUPTED = """
+import signal  # as in a terminal: KeyboardInterrupt on SIGINT even when the test runner ignores it
+signal.signal(signal.SIGINT, signal.default_int_handler)  # (a background job, some CI shells)
 import sys, time
 import dln_theory as dt
 from dln_theory.sweep import sweep
@@ -137,11 +139,8 @@ def _interrupt(args, ready, tmp_path):
     import sys
     import time
 
-    # as in a terminal: SIGINT at its default even when the test runner ignores it (a background
-    # job, some CI shells), so that Python installs its KeyboardInterrupt handler
     proc = subprocess.Popen([sys.executable, "-c", INTERRUPTED, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         deadline = time.monotonic() + 300
         while not ready(proc) and time.monotonic() < deadline:
