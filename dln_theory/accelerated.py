@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import _validate
+
 
 #: solver step bound: ≈ 3·ℓ·t̃·‖K‖ steps are taken, so ℓ·t̃ up to ~10⁶; one value, one compilation.
 _MAX_STEPS = 1 << 24
@@ -64,11 +66,7 @@ def _loss(X, y, beta):
 
 
 def _check(X, y, log_inv_alpha, t_tilde):
-    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"X has shape {X.shape} and y {y.shape}: X must be (n, d) and y (n,)")
-    if not (np.all(np.isfinite(X)) and np.all(np.isfinite(y))):
-        raise ValueError("X or y contains NaN or inf: finite data required")
+    X, y = (np.asarray(a, dtype=float) for a in _validate.data(X, y))
     ell = np.asarray(log_inv_alpha, dtype=float)
     if not np.all(ell > 0) or not np.all(np.isfinite(ell)):
         raise ValueError(f"log_inv_alpha={ell}: ln(1/α) must be finite and > 0 (α < 1)")

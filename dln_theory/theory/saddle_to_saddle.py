@@ -26,6 +26,8 @@ from typing import NamedTuple
 import numpy as np
 from scipy.optimize import nnls
 
+from .. import _validate
+
 #: |s̃_i| within this of 1 counts as saturated (rounding of s − τg, not a modelling choice).
 _AT_BOUND = 1e-12
 #: ∇L is zero when every |g_i| ≤ this times max_i |∇L(0)_i| (NNLS solves to ~1e-15 relative).
@@ -57,18 +59,6 @@ class SaddleToSaddle(NamedTuple):
         return self.losses[np.searchsorted(self.times, np.asarray(t_tilde, dtype=float), side="right")]
 
 
-def _check_data(X, y):
-    X, y = np.asarray(X), np.asarray(y)
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"X has shape {X.shape} and y {y.shape}: X must be (n, d) and y (n,)")
-    for name, a in (("X", X), ("y", y)):
-        if not np.isrealobj(a) or a.dtype == object:
-            raise TypeError(f"{name} has dtype {a.dtype}: real data required")
-        if not np.all(np.isfinite(a)):
-            raise ValueError(f"{name} contains NaN or inf: finite data required")
-    return X.astype(float), y.astype(float)
-
-
 def _loss(X, y, beta) -> float:
     r = X @ beta - y
     return float(r @ r / (2 * len(y)))
@@ -95,7 +85,7 @@ def saddle_to_saddle(X, y, max_jumps: int | None = None) -> SaddleToSaddle:
     Returns:
         `SaddleToSaddle` with the jump times in accelerated time t̃ = t/ln(1/α) and the saddles.
     """
-    X, y = _check_data(X, y)
+    X, y = (np.asarray(a, dtype=float) for a in _validate.data(X, y))
     n, d = X.shape
     max_jumps = 10 * d if max_jumps is None else int(max_jumps)
     scale = np.max(np.abs(X.T @ y)) / n
