@@ -22,7 +22,7 @@ def test_cli_table_and_json(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "gd_alpha_factor_exact" in out and "PASS" in out
     (record,) = json.loads(path.read_text())["claims"]
-    assert set(record) == {"name", "source", "predicted", "simulated", "error", "tolerance", "passed", "note"}
+    assert set(record) == {"name", "source", "predicted", "simulated", "error", "tolerance", "passed", "note", "refuted"}
     assert record["passed"] is True and record["source"]
 
 
@@ -35,3 +35,24 @@ def test_a_failing_claim_fails_the_command(monkeypatch, capsys):
     monkeypatch.setitem(verify._REGISTRY, "always_wrong", ("test", lambda quick: (1.0, 2.0, 1.0, 0.5)))
     assert main(["verify", "always_wrong"]) == 1
     assert "FAIL" in capsys.readouterr().out
+
+
+def test_a_refuted_statement_is_as_registered_only_while_it_disagrees(monkeypatch, capsys):
+    # A statement registered as refuted: disagreement (error 1 > tolerance 0.5) is the registered
+    # outcome; the same statement agreeing with the simulation (error 0) fails the command.
+    monkeypatch.setitem(verify._REGISTRY, "refuted_statement", ("test", lambda quick: (1.0, 2.0, 1.0, 0.5)))
+    monkeypatch.setattr(verify, "_REFUTED", {"refuted_statement"})
+    assert main(["verify", "refuted_statement"]) == 0
+    assert "REFUTED" in capsys.readouterr().out
+    monkeypatch.setitem(verify._REGISTRY, "refuted_statement", ("test", lambda quick: (1.0, 1.0, 0.0, 0.5)))
+    assert main(["verify", "refuted_statement"]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+@pytest.mark.negative
+def test_a_refuted_statement_with_a_nan_error_fails(monkeypatch):
+    # Defect: a NaN simulation must not count as a refutation (NaN > tolerance is False).
+    monkeypatch.setitem(verify._REGISTRY, "refuted_statement", ("test", lambda quick: (1.0, float("nan"), float("nan"), 0.5)))
+    monkeypatch.setattr(verify, "_REFUTED", {"refuted_statement"})
+    (outcome,) = verify.run_claims(names=["refuted_statement"], progress=False)
+    assert not outcome.passed and outcome.result == "FAIL"

@@ -4,6 +4,11 @@ A claim is a function ``check(quick) -> Outcome`` registered with `claim`; modul
 imported by `all_claims`. ``passed`` is ``error <= tolerance``; every tolerance is justified in
 the claim's docstring.
 
+A paper's statement that simulation contradicts is registered with ``refuted=True``: its check
+computes the statement's prediction and the simulation as for any claim, and the outcome is as
+registered (``passed``) when they disagree beyond the tolerance; the table shows it as REFUTED,
+with the numbers, and an agreement would show as FAIL (the refutation no longer holds).
+
 Every claim also declares its *defects*: named plausible mistakes (a wrong sign, a dropped factor,
 α instead of α_∞, GR reduced to GD, the P-W convention for P-E, …), each a set of replacements of
 names in the claim's module, under which the claim must FAIL. `with_defect` applies one;
@@ -22,6 +27,7 @@ from unittest import mock
 import numpy as np
 
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
+_REFUTED: set[str] = set()
 _DEFECTS: dict[str, dict[str, tuple[str, Mapping]]] = {}
 _MODULES = ("gd", "methods", "derived", "values", "saddle", "shape", "weight_decay", "momentum", "weight_decay_switch")
 
@@ -37,10 +43,27 @@ class Outcome:
     error: float
     tolerance: float
     note: str = ""
+    refuted: bool = False
+
+    @property
+    def agrees(self) -> bool:
+        """Whether prediction and simulation agree: a finite error within the tolerance."""
+        return bool(math.isfinite(self.error) and self.error <= self.tolerance)
 
     @property
     def passed(self) -> bool:
-        return bool(math.isfinite(self.error) and self.error <= self.tolerance)
+        """Whether the outcome is as registered: agreement, or for a refuted statement a finite
+        disagreement beyond the tolerance."""
+        if self.refuted:
+            return bool(math.isfinite(self.error) and self.error > self.tolerance)
+        return self.agrees
+
+    @property
+    def result(self) -> str:
+        """PASS, REFUTED (a refuted statement still disagrees) or FAIL."""
+        if not self.passed:
+            return "FAIL"
+        return "REFUTED" if self.refuted else "PASS"
 
 
 def loglog_slope(x, y) -> float:
@@ -48,8 +71,11 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(np.asarray(x)), np.log(np.asarray(y)), 1)[0])
 
 
-def claim(name: str, source: str, defects: Mapping[str, Mapping] | None = None):
+def claim(name: str, source: str, defects: Mapping[str, Mapping] | None = None, refuted: bool = False):
     """Register ``check(quick) -> (predicted, simulated, error, tolerance[, note])`` under ``name``.
+
+    ``refuted=True`` registers a statement of ``source`` that the simulation contradicts (module
+    docstring): the note should say what the paper states and what was measured instead.
 
     ``defects`` maps a defect's name to the replacements ``{global name: value}`` that plant it
     in the check's module (a function, a method, a constant; a dict value is updated in place,
@@ -58,6 +84,8 @@ def claim(name: str, source: str, defects: Mapping[str, Mapping] | None = None):
 
     def register(check):
         _REGISTRY[name] = (source, check)
+        if refuted:
+            _REFUTED.add(name)
         _DEFECTS[name] = {label: (check.__module__, dict(changes)) for label, changes in (defects or {}).items()}
         return check
 
@@ -109,7 +137,10 @@ def run_claims(quick: bool = False, names=None, progress=None) -> list[Outcome]:
         source, check = claims[name]
         predicted, simulated, error, tolerance, *note = check(quick)
         outcomes.append(
-            Outcome(name, source, float(predicted), float(simulated), float(error), float(tolerance), *note)
+            Outcome(
+                name, source, float(predicted), float(simulated), float(error), float(tolerance), *note,
+                refuted=name in _REFUTED,
+            )
         )
     return outcomes
 
@@ -122,14 +153,16 @@ def format_table(outcomes) -> str:
     for o in outcomes:
         rows.append(
             f"{o.name:<{width}}  {o.predicted:>12.6g}  {o.simulated:>12.6g}  {o.error:>9.2e}  "
-            f"{o.tolerance:>9.2e}  {'PASS' if o.passed else 'FAIL'}"
+            f"{o.tolerance:>9.2e}  {o.result}"
         )
     rows += [f"  {o.name}: {o.note}" for o in outcomes if o.note]
     n_pass = sum(o.passed for o in outcomes)
-    rows.append(f"{n_pass} passed, {len(outcomes) - n_pass} failed")
+    n_refuted = sum(o.passed and o.refuted for o in outcomes)
+    rows.append(f"{n_pass - n_refuted} passed, {n_refuted} refuted as registered, {len(outcomes) - n_pass} failed")
     return "\n".join(rows)
 
 
 def to_json(outcomes) -> str:
-    """``{"claims": [{"name", "source", "predicted", "simulated", "error", "tolerance", "passed"}]}``."""
+    """``{"claims": [{"name", "source", "predicted", "simulated", "error", "tolerance", "note",
+    "refuted", "passed"}]}``."""
     return json.dumps({"claims": [{**asdict(o), "passed": o.passed} for o in outcomes]}, indent=2)
