@@ -1,0 +1,83 @@
+"""MkDocs hooks of the documentation site (``mkdocs.yml``: ``hooks``).
+
+- MathJax 3 is served from the site itself: the files come from the ``django-static-mathjax``
+  wheel on PyPI (MathJax's own ``es5`` build, nothing else of Django is used), so neither the
+  build nor a reader needs a network.
+- Tutorials (``docs/tutorial_*.md``) are executed while the site is built: each plain
+  ``python`` fence becomes a markdown-exec block of one session per page, shown with its
+  output. The source files keep plain fences, so they read the same on a forge and
+  ``tests/test_tutorial_*.py`` can run them block by block.
+- Two result pages are generated from the repository's committed outputs: ``derivations.md``
+  from ``derivations/README.md`` (written by ``dln-theory derive all --check``) and
+  ``figures.md`` from ``figures/<name>.json`` with the PNGs (`dln_theory.figures.readme.block`).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+from pathlib import Path
+
+from mkdocs.structure.files import File
+
+ROOT = Path(__file__).resolve().parents[2]
+MATHJAX_PARTS = ("tex-svg.js", "input", "ui", "a11y", "adaptors")
+_FENCE = re.compile(r"^```python[ \t]*$", flags=re.M)
+
+
+def mathjax_dir() -> Path:
+    """The ``es5`` folder of MathJax 3 inside the installed ``django-static-mathjax`` package."""
+    spec = importlib.util.find_spec("mathjax")
+    locations = list(spec.submodule_search_locations or ()) if spec else []
+    folder = Path(locations[0] if locations else ".") / "static" / "mathjax" / "es5"
+    if not (folder / "tex-svg.js").is_file():
+        raise RuntimeError("MathJax not found: pip install -e '.[docs]' (it brings django-static-mathjax)")
+    return folder
+
+
+def _figures_page() -> str:
+    from dln_theory.figures import readme
+
+    return (
+        "# Figures\n\n"
+        "Each figure carries a quantitative theory-vs-simulation check; `dln-theory figures all` "
+        "regenerates them and their checks. The captions below are generated from the checks' "
+        "metrics files, so every number is the one the last full run measured.\n\n"
+        + readme.block("figures").replace("](docs/", "](")  # README-relative links to docs pages
+        + "\n"
+    )
+
+
+def _derivations_page() -> str:
+    text = (ROOT / "derivations" / "README.md").read_text(encoding="utf-8")
+    return text.replace("# Derivations\n", "# Derivations\n\nEvery symbolic result with its checks, as "
+                        "`dln-theory derive all --check` writes it (`derivations/README.md`).\n", 1)
+
+
+def on_files(files, config):
+    """Add the generated result pages and the committed figure PNGs."""
+    files.append(File.generated(config, "derivations.md", content=_derivations_page()))
+    files.append(File.generated(config, "figures.md", content=_figures_page()))
+    for png in sorted((ROOT / "figures").glob("*.png")):
+        files.append(File.generated(config, f"figures/{png.name}", abs_src_path=str(png)))
+    return files
+
+
+def on_page_markdown(markdown, page, config, files):
+    """Execute the python fences of tutorial pages at build time (markdown-exec, one session each)."""
+    name = Path(page.file.src_uri).stem
+    if not name.startswith("tutorial_"):
+        return markdown
+    return _FENCE.sub(f'```python exec="on" session="{name}" source="above" result="text"', markdown)
+
+
+def on_post_build(config):
+    """Copy the parts of MathJax the pages load (SVG output: no font files needed)."""
+    source, target = mathjax_dir(), Path(config["site_dir"]) / "assets" / "mathjax"
+    for part in MATHJAX_PARTS:
+        if (source / part).is_dir():
+            shutil.copytree(source / part, target / part, dirs_exist_ok=True)
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source / part, target / part)
