@@ -5,6 +5,10 @@ from ._base import perturbed_grad as perturbed_grad
 from ._gradient import GradientMethod as GradientMethod
 from ._gradient import GradientState as GradientState
 from ._gradient import Minibatches as Minibatches
+from .adaptive import Adam as Adam
+from .adaptive import AdaptiveState as AdaptiveState
+from .adaptive import RMSProp as RMSProp
+from .adaptive import SignGD as SignGD
 from .extragradient import Extragradient as Extragradient
 from .flooding import Flooding as Flooding
 from .flow import AbstractFlow as AbstractFlow
