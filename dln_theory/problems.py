@@ -1,6 +1,8 @@
-"""Regression problems: sparse Gaussian regression and user-supplied data.
+"""Problems: sparse Gaussian regression and classification, and user-supplied data.
 
-Convention (docs/conventions.md §1): X ∈ R^{n×d}, y ∈ R^n, L(β) = (1/2n)‖Xβ − y‖².
+Convention (docs/conventions.md §1): X ∈ R^{n×d}, y ∈ R^n, L(β) = (1/2n)‖Xβ − y‖² for the square
+loss; for classification (``loss="exponential"`` or ``"logistic"``) y ∈ {−1, +1}ⁿ and
+L(β) = (1/n) Σ_i ℓ(y_i⟨x_i, β⟩) (`dln_theory.classification`).
 """
 
 from dataclasses import dataclass
@@ -11,6 +13,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from . import _validate
+from .classification import LOSSES as CLASSIFICATION_LOSSES
+from .classification import OBJECTIVES, classification_objective
+from .objective import Objective
+
+LOSSES = ("square",) + CLASSIFICATION_LOSSES
+"""The training losses a `Problem` may carry."""
 
 BETA_DISTRIBUTIONS = ("abs_normal_unit", "normal", "sign", "constant")
 
@@ -21,6 +29,8 @@ class Problem(eqx.Module):
     Checked on construction (before any compilation): X real of shape (..., n, d), y of shape
     (..., n), β* of shape (..., d), X_test (..., m, d) and y_test (..., m) given together; all
     finite when concrete (inside a transformation only shapes and dtypes are checked).
+    ``loss`` is the training loss: ``"square"`` (default), or ``"exponential"``/``"logistic"``
+    for classification, whose labels must be ±1.
     """
 
     X: jax.Array
@@ -28,9 +38,22 @@ class Problem(eqx.Module):
     beta_star: jax.Array | None = None
     X_test: jax.Array | None = None
     y_test: jax.Array | None = None
+    loss: str = eqx.field(static=True, default="square", kw_only=True)
 
     def __check_init__(self):
+        _validate.one_of("loss", self.loss, LOSSES)
         _check_arrays(self.X, self.y, self.beta_star, self.X_test, self.y_test)
+        if self.loss != "square":
+            _check_labels("y", self.y)
+            if self.y_test is not None:
+                _check_labels("y_test", self.y_test)
+
+    def objective(self, model):
+        """The loss oracle of ``model`` on the training data (`Objective` for the square loss,
+        a `dln_theory.classification.ClassificationObjective` otherwise)."""
+        if self.loss == "square":
+            return Objective(model, self.X, self.y)
+        return classification_objective(model, self.X, self.y, self.loss)
 
     @property
     def n(self) -> int:
@@ -41,8 +64,16 @@ class Problem(eqx.Module):
         return self.X.shape[-1]
 
     def train_loss(self, beta):
-        """L(β) = (1/2n)‖Xβ − y‖² (docs/conventions.md §1)."""
-        return 0.5 * jnp.mean((self.X @ beta - self.y) ** 2, axis=-1)
+        """L(β): (1/2n)‖Xβ − y‖² (docs/conventions.md §1), or (1/n) Σ_i ℓ(y_i⟨x_i, β⟩)."""
+        if self.loss == "square":
+            return 0.5 * jnp.mean((self.X @ beta - self.y) ** 2, axis=-1)
+        return jnp.exp(self.log_train_loss(beta))
+
+    def log_train_loss(self, beta):
+        """log L(β), exact where L underflows (classification; `dln_theory.classification`)."""
+        if self.loss == "square":
+            return jnp.log(self.train_loss(beta))
+        return _log_mean_loss(self.X, self.y, beta, self.loss)
 
     def test_error(self, beta):
         """‖β − β*‖²."""
@@ -51,10 +82,32 @@ class Problem(eqx.Module):
         return jnp.sum((beta - self.beta_star) ** 2, axis=-1)
 
     def test_loss(self, beta):
-        """(1/2n_test)‖X_test β − y_test‖² on the held-out set."""
+        """The training loss's mean on the held-out set ((1/2n_test)‖X_test β − y_test‖² for the
+        square loss)."""
         if self.X_test is None:
             raise ValueError("test_loss needs a test set: this problem was built without X_test")
-        return 0.5 * jnp.mean((beta @ self.X_test.T - self.y_test) ** 2, axis=-1)
+        if self.loss == "square":
+            return 0.5 * jnp.mean((beta @ self.X_test.T - self.y_test) ** 2, axis=-1)
+        return jnp.exp(_log_mean_loss(self.X_test, self.y_test, beta, self.loss))
+
+
+def _log_mean_loss(X, y, beta, loss):
+    """log (1/n) Σ_i ℓ(y_i⟨x_i, β⟩) for β of shape (..., d)."""
+    logs = OBJECTIVES[loss].log_example_loss(beta @ X.T, y)
+    return jax.nn.logsumexp(logs, axis=-1) - jnp.log(y.shape[-1])
+
+
+def _check_labels(name, y):
+    """Classification labels: every entry −1 or +1 (concrete arrays only)."""
+    if _validate.is_traced(y):
+        return
+    bad = ~np.isin(np.asarray(y), (-1.0, 1.0))
+    if np.any(bad):
+        first = int(np.argmax(bad))
+        raise ValueError(
+            f"{name}[{first}]={np.asarray(y)[first]!r} is not allowed: classification labels "
+            f"({name}) must be -1 or +1"
+        )
 
 
 def _check_arrays(X, y, beta_star, X_test, y_test):
@@ -87,18 +140,27 @@ def _check_arrays(X, y, beta_star, X_test, y_test):
     return tuple(arrays.values())
 
 
-def from_data(X, y, beta_star=None, X_test=None, y_test=None) -> Problem:
+def from_data(X, y, beta_star=None, X_test=None, y_test=None, *, loss: str = "square") -> Problem:
     """A `Problem` from user-supplied arrays (lists, NumPy or JAX), checked and stored as float64.
 
+    ``loss``: ``"square"`` (regression, default), ``"exponential"`` or ``"logistic"``
+    (classification: labels y, y_test in {−1, +1}).
+
     Raises:
-        ValueError: a shape that does not match (n, d), NaN or inf anywhere.
+        ValueError: an unknown loss, a shape that does not match (n, d), NaN or inf anywhere,
+            classification labels other than ±1.
         InputTypeError: complex, text or ragged data (also a TypeError).
     """
+    _validate.one_of("loss", loss, LOSSES)
     arrays = _check_arrays(X, y, beta_star, X_test, y_test)
     if arrays[0].ndim != 2:
         raise ValueError(f"X has shape {arrays[0].shape}: X must be a 2-D array of shape (n, d)")
     as_jnp = lambda a: None if a is None else jnp.asarray(a, dtype=float)  # noqa: E731
-    return Problem(*(as_jnp(a) for a in arrays))
+    if loss != "square":
+        _check_labels("y", arrays[1])
+        if arrays[4] is not None:
+            _check_labels("y_test", arrays[4])
+    return Problem(*(as_jnp(a) for a in arrays), loss=loss)
 
 
 @dataclass(frozen=True)
@@ -159,3 +221,41 @@ class SparseRegression:
             return jnp.where(on, jnp.sign(z), 0.0)
         return jnp.where(on, 1.0 / np.sqrt(max(self.k, 1)), 0.0)
 
+
+
+@dataclass(frozen=True)
+class SparseClassification:
+    """Separable sparse classification: x ~ N(0, I_d), y = sign⟨β*, x⟩ ∈ {−1, +1}.
+
+    β* is supported on its first ``k`` ≥ 1 coordinates, drawn as in `SparseRegression`
+    (``beta_dist``); the data are separated by β* (ties ⟨β*, x⟩ = 0 have probability 0 and are
+    labelled +1). ``loss`` is ``"exponential"`` (Moroshko et al. arXiv:2007.06738) or
+    ``"logistic"``. The test set has ``n_test`` points labelled by β*. ``sample(seed)`` is
+    jittable and vmappable over the seed.
+    """
+
+    n: int
+    d: int
+    k: int
+    n_test: int = 1000
+    beta_dist: str = "abs_normal_unit"
+    loss: str = "exponential"
+
+    def __post_init__(self):
+        for name, low in (("n", 1), ("d", 1), ("k", 1), ("n_test", 0)):
+            object.__setattr__(self, name, _validate.integer_at_least(name, getattr(self, name), low))
+        if self.k > self.d:
+            raise ValueError(f"k={self.k} is not allowed: the number of nonzeros must be <= d={self.d}")
+        _validate.one_of("beta_dist", self.beta_dist, BETA_DISTRIBUTIONS)
+        _validate.one_of("loss", self.loss, CLASSIFICATION_LOSSES)
+
+    def sample(self, seed) -> Problem:
+        """Draw (X, y, β*, X_test, y_test) from an integer seed or a PRNG key."""
+        key = jax.random.PRNGKey(seed) if jnp.ndim(seed) == 0 else seed
+        kx, kb, kt = jax.random.split(key, 3)
+        teacher = SparseRegression(self.n, self.d, self.k, beta_dist=self.beta_dist)
+        beta_star = teacher._teacher(kb)
+        X = jax.random.normal(kx, (self.n, self.d))
+        X_test = jax.random.normal(kt, (self.n_test, self.d))
+        label = lambda A: jnp.where(A @ beta_star >= 0, 1.0, -1.0)  # noqa: E731
+        return Problem(X, label(X), beta_star, X_test, label(X_test), loss=self.loss)

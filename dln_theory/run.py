@@ -34,7 +34,6 @@ import numpy as np
 from . import _jobs, _tree, _validate
 from .dynamics import Method
 from .models import Model
-from .objective import Objective
 from .problems import Problem, SparseRegression
 
 AXIS = "configs"
@@ -155,7 +154,7 @@ class Run(eqx.Module):
         params0 = self.model.init(self.alpha, data.d) if self.params0 is None else self.params0
         method, data, params0 = _tree.cast_floats((self.method, data, jnp.asarray(params0)),
                                                   jnp.dtype(self.precision))
-        objective = Objective(self.model, data.X, data.y)
+        objective = data.objective(self.model)
         if self.gram:
             objective = objective.with_gram()
         key = jax.random.PRNGKey(self.seed) if self.seed.ndim == 0 else self.seed

@@ -38,7 +38,7 @@ LAYERS = [
                  "dln_theory._jobs")),
     ("derivations", ("dln_theory.derivations",)),
     ("generated fields", ("dln_theory.theory.generated",)),
-    ("models", ("dln_theory.models", "dln_theory.problems", "dln_theory.objective")),
+    ("models", ("dln_theory.models", "dln_theory.problems", "dln_theory.objective", "dln_theory.classification")),
     ("theory", ("dln_theory.theory",)),
     ("dynamics", ("dln_theory.dynamics",)),
     ("simulate/sweep", ("dln_theory", "dln_theory.run", "dln_theory.simulate", "dln_theory.sweep",

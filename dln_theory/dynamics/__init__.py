@@ -23,4 +23,6 @@ from .gr import FGR as FGR
 from .gr import GR as GR
 from .input_gradient import DataGrad as DataGrad
 from .input_gradient import SpectReg as SpectReg
+from .normalized import NormalizedFlow as NormalizedFlow
+from .normalized import NormalizedGD as NormalizedGD
 from .sam import SAM as SAM
