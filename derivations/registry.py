@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sympy as sp
+from sympy.printing.pretty.pretty import PrettyPrinter
 
 from . import (alpha_identity, finite_difference, gradient_form, implicit_bias,
                          methods, modified_equations, multistep, trees)
@@ -174,6 +175,15 @@ def list_names() -> list[str]:
     return list(RESULTS)
 
 
+def _pretty(lhs: str, rhs: sp.Basic) -> str:
+    """``  lhs = rhs`` in sympy's Unicode notation (η, A², fractions drawn over several lines, the
+    left-hand side on the middle line), the one notation every printed result uses."""
+    form = PrettyPrinter({"use_unicode": True, "wrap_line": False}).doprint(rhs)
+    lines, head = form.splitlines(), f"  {lhs} = "
+    base = PrettyPrinter({"use_unicode": True})._print(rhs).baseline
+    return "\n".join((head if i == base else " " * len(head)) + line for i, line in enumerate(lines))
+
+
 def _latex(expr: sp.Basic) -> str:
     return _ascii(sp.latex(expr, symbol_names={**trees.latex_names(), _GRAD_NORM2: r"\nabla\|\nabla L\|^{2}",
                                               _BATCH_GRAD_NORM2: r"\|\nabla \hat C\|^{2}"}))
@@ -268,17 +278,17 @@ def run(names=("all",), check: bool = True, latex: bool = False, order: int = DE
         eqs = result.equations(order)
         print(f"== {name}: {result.title} ({result.source})")
         for lhs, rhs in eqs:
-            print(f"  {lhs} = {sp.sstr(rhs)}")
+            print(_pretty(lhs, rhs))
         checks = result.checks(order) if check else []
         for label, passed, detail in checks:
             print(f"  [{'PASS' if passed else 'FAIL'}] {label}"
                   + ("" if passed else f"  ({detail})"))
         failed |= not all(passed for _, passed, _ in checks)
         if latex:
-            _write_latex(out / "latex" / f"{name}{_suffix(order)}.tex", eqs)
+            print(f"  wrote {_write_latex(out / 'latex' / f'{name}{_suffix(order)}.tex', eqs)}")
         sections.append((result, eqs, checks))
     if summary:
-        _write_readme(out / f"README{_suffix(order)}.md", sections, order)
+        print(f"wrote {_write_readme(out / f'README{_suffix(order)}.md', sections, order)}")
     return 1 if failed else 0
 
 

@@ -1,6 +1,7 @@
 """The ``dln-theory`` command (also ``python -m dln_theory``).
 
-    dln-theory verify [CLAIM...] [--quick] [--json FILE]
+    dln-theory --version
+    dln-theory verify [CLAIM...] [--quick] [--json FILE] | --list
     dln-theory derive list | NAME... | all [--check] [--latex] [--order p] [--out DIR]
     dln-theory figures list | NAME... | all [--quick] [--out DIR]
     dln-theory bench [--quick] [--json FILE] [--benchmarks DIR]
@@ -19,9 +20,64 @@ import os
 import runpy
 import sys
 import tempfile
+import time
 from pathlib import Path
 
-from . import _cache
+from . import _cache, __version__
+
+#: The top-level help text (plain text: no reStructuredText markup).
+DESCRIPTION = """\
+Theory of implicit regularization in diagonal linear networks: derive modified equations and
+implicit biases symbolically, verify theory predictions against simulations, regenerate the
+theory figures, and export the checked numbers for a paper.
+
+Every output path is checked before any work. Relative paths and the defaults (./derivations,
+./figures, ./benchmarks) are relative to the current working directory, never to the installed
+package: run at the repository root, 'derive all --check --latex' and 'figures all' regenerate
+the committed files.
+"""
+
+
+class HelpFormatter(argparse.HelpFormatter):
+    """Ends every option's help with its default; keeps the line breaks of a description written
+    on several lines (one-line descriptions are wrapped to the terminal).
+
+    A default is shown unless the help already names it, it is None or False (a flag that is
+    off), or the argument is positional.
+    """
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text.strip():
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+    @staticmethod
+    def _shows_default(action) -> bool:
+        return (bool(action.option_strings) and action.default is not None and action.default is not False
+                and action.default is not argparse.SUPPRESS and action.default != []
+                and "(default" not in (action.help or ""))
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if not self._shows_default(action):
+            return text
+        default = ",".join(map(str, action.default)) if isinstance(action.default, list) else "%(default)s"
+        return f"{text} (default: {default})".lstrip()
+
+    def _format_action(self, action):
+        if not action.help and self._shows_default(action):  # an option without help still shows its default
+            action = argparse.Action(action.option_strings, action.dest, nargs=action.nargs, default=action.default,
+                                     type=action.type, choices=action.choices, metavar=action.metavar,
+                                     help="(default: %(default)s)")
+        return super()._format_action(action)
+
+
+class Parser(argparse.ArgumentParser):
+    """An `argparse.ArgumentParser` whose help uses `HelpFormatter` (subcommands inherit it)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
 
 
 def _writable_dir(path, option: str) -> Path:
@@ -55,11 +111,49 @@ def _refuse_list_with_names(names) -> None:
         raise ValueError(f"'list' takes no other names, got {' '.join(names)}")
 
 
+def _listing(rows) -> str:
+    """``name  text`` lines, names padded to one column."""
+    rows = list(rows)
+    width = max(len(name) for name, _ in rows)
+    return "\n".join(f"{name:<{width}}  {text}" for name, text in rows)
+
+
+def _first_line(obj) -> str:
+    return ((obj.__doc__ or "").strip().splitlines() or [""])[0]
+
+
+def _run_claims_with_progress(verify, quick: bool, names, stream=None) -> list:
+    """`verify.run_claims`, with a progress bar on a terminal and otherwise one line per claim on
+    ``stream`` (default: stderr), so that a log or CI job shows which claim is running."""
+    stream = stream or sys.stderr
+    if stream.isatty():
+        return verify.run_claims(quick=quick, names=names)
+    names = list(names or verify.all_claims())
+    outcomes = []
+    for i, name in enumerate(names, 1):
+        start = time.perf_counter()
+        (outcome,) = verify.run_claims(quick=quick, names=[name], progress=False)
+        outcomes.append(outcome)
+        print(f"[{i}/{len(names)}] {outcome.result} {name} ({time.perf_counter() - start:.1f} s)", file=stream,
+              flush=True)
+    return outcomes
+
+
 def _verify(args) -> int:
     from . import verify
 
+    if args.list:
+        if args.claims or args.json or args.quick:
+            raise ValueError("--list takes no claim names, --json or --quick")
+        print(_listing((name, source) for name, (source, _) in verify.all_claims().items()))
+        return 0
     json_path = _writable_file(args.json, "--json") if args.json else None
-    outcomes = verify.run_claims(quick=args.quick, names=args.claims or None)
+    if args.claims:
+        known = verify.all_claims()
+        unknown = [n for n in args.claims if n not in known]
+        if unknown:
+            raise ValueError(f"claim(s) {unknown} are not registered (dln-theory verify --list shows them)")
+    outcomes = _run_claims_with_progress(verify, args.quick, args.claims or None)
     print(verify.format_table(outcomes))
     if json_path is not None:
         json_path.write_text(verify.to_json(outcomes))
@@ -71,7 +165,7 @@ def _derive(args) -> int:
 
     _refuse_list_with_names(args.names)
     if args.names == ["list"]:
-        print("\n".join(registry.list_names()))
+        print(_listing((name, f"{r.title} ({r.source})") for name, r in registry.RESULTS.items()))
         return 0
     return registry.run(args.names, check=args.check, latex=args.latex, order=args.order,
                         out=args.out)
@@ -82,7 +176,7 @@ def _figures(args) -> int:
 
     _refuse_list_with_names(args.names)
     if args.names == ["list"]:
-        print("\n".join(figures.list_figures()))
+        print(_listing((name, _first_line(figures.FIGURES[name])) for name in figures.list_figures()))
         return 0
     out = args.out if args.out is not None or args.quick else figures.default_out(quick=False)
     if out is not None:
@@ -133,29 +227,36 @@ def _cache_command(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dln-theory", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="dln-theory", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
 
-    p = sub.add_parser("verify", help="check theory predictions against simulations")
-    p.add_argument("claims", nargs="*", help="claim names (default: all)")
+    p = sub.add_parser("verify", help="check theory predictions against simulations",
+                       description="Run the registered claims (theory prediction vs simulation), print a "
+                                   "table and exit 1 if any fails.")
+    p.add_argument("claims", nargs="*", help="claim names (default: all; --list shows them)")
+    p.add_argument("--list", action="store_true", help="list the claims and their sources, run nothing")
     p.add_argument("--quick", action="store_true", help="smaller problems, fewer step sizes")
     p.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     p.set_defaults(run=_verify)
 
-    p = sub.add_parser("derive", help="symbolic derivations (sympy) and their checks")
+    p = sub.add_parser("derive", help="symbolic derivations (sympy) and their checks",
+                       description="Print symbolic results (modified equations, implicit-bias potentials) "
+                                   "in one notation (sympy's Unicode pretty printer); optionally check them "
+                                   "and write LaTeX.")
     p.add_argument("names", nargs="+", help="'list', 'all' or result names")
     p.add_argument("--check", action="store_true",
                    help="run each result's symbolic and numeric checks (with 'all': also "
                         "regenerate OUT/README.md)")
-    p.add_argument("--latex", action="store_true", help="write OUT/latex/NAME.tex")
-    p.add_argument("--order", type=int, default=2, help="order p >= 0 of the modified equations "
-                   "(default 2; other orders write NAME.orderP.tex, README.orderP.md)")
-    p.add_argument("--out", metavar="OUT", default="derivations",
-                   help="output folder (default: ./derivations)")
+    p.add_argument("--latex", action="store_true", help="write OUT/latex/NAME.tex (and print the paths)")
+    p.add_argument("--order", type=int, default=2, help="order p >= 0 of the modified equations; orders other "
+                   "than the default write NAME.orderP.tex, README.orderP.md")
+    p.add_argument("--out", metavar="OUT", default="derivations", help="output folder")
     p.set_defaults(run=_derive)
 
-    p = sub.add_parser("figures", help="regenerate the theory figures")
+    p = sub.add_parser("figures", help="regenerate the theory figures",
+                       description="Compute, plot and check figures; each writes NAME.png, NAME.pdf and "
+                                   "NAME.json (the check's metrics and the provenance).")
     p.add_argument("names", nargs="+", help="'list', 'all' or figure names")
     p.add_argument("--quick", action="store_true", help="small grids (seconds per figure)")
     p.add_argument("--out", metavar="DIR",
@@ -163,14 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_figures)
 
     p = sub.add_parser("bench", help="speed benchmarks against NumPy / SciPy baselines")
-    p.add_argument("--quick", action="store_true")
+    p.add_argument("--quick", action="store_true", help="small sizes, one repetition (seconds)")
     p.add_argument("--json", metavar="FILE", help="write every script's numbers to FILE")
     p.add_argument("--benchmarks", metavar="DIR", default="benchmarks",
-                   help="folder of the benchmark scripts (default: ./benchmarks)")
+                   help="folder of the benchmark scripts")
     p.set_defaults(run=_bench)
 
     p = sub.add_parser("cache", help="show or empty the on-disk cache of sweeps, runs and figures")
-    p.add_argument("action", choices=("info", "clear"))
+    p.add_argument("action", choices=("info", "clear"), help="show the folder, entries and size, or empty it")
     p.add_argument("--dir", metavar="DIR", help="cache folder (default: $DLN_THEORY_CACHE, else "
                    "$XDG_CACHE_HOME/dln-theory or ~/.cache/dln-theory)")
     p.set_defaults(run=_cache_command)

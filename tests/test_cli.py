@@ -1,6 +1,8 @@
 """The `dln-theory` command: output paths checked before any work, files written where named,
 defaults relative to the working directory, bad arguments refused with a message."""
 
+import argparse
+import importlib.metadata
 import json
 import os
 
@@ -103,3 +105,97 @@ def test_bench_default_folder_is_the_working_directory(tmp_path, monkeypatch, ca
     monkeypatch.chdir(tmp_path)
     assert cli.main(["bench"]) == 2
     assert "--benchmarks benchmarks:" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the command a newcomer meets
+
+
+def _parsers(parser):
+    """``parser`` and every subcommand's parser, recursively."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_version_is_the_installed_distribution(capsys):
+    with pytest.raises(SystemExit) as stop:
+        cli.main(["--version"])
+    assert stop.value.code == 0
+    assert capsys.readouterr().out.strip() == f"dln-theory {importlib.metadata.version('dln-theory')}"
+
+
+def test_every_option_with_a_default_says_it_in_its_help():
+    missing = []
+    for parser in _parsers(cli.build_parser()):
+        text = parser.format_help()
+        for action in parser._actions:
+            if not action.option_strings or action.default in (None, argparse.SUPPRESS) or action.default is False:
+                continue
+            if action.default == []:
+                continue
+            # the option's help block: from its flag to the next option line
+            block = text.split("\n  " + ", ".join(action.option_strings), 1)[1].split("\n  -", 1)[0]
+            if "default" not in block:
+                missing.append(f"{parser.prog} {action.option_strings[-1]}")
+    assert not missing, missing
+    derive = next(p for p in _parsers(cli.build_parser()) if p.prog.endswith(" derive"))
+    assert "(default: 2)" in " ".join(derive.format_help().split())  # --order, the issue's example
+
+
+def test_top_level_help_has_no_restructuredtext_markup():
+    text = cli.build_parser().format_help()
+    assert "`" not in text and "::" not in text
+    assert "verify" in text and "--version" in text
+
+
+def test_verify_list_is_one_line_per_claim_with_its_source(monkeypatch, capsys):
+    monkeypatch.setattr(verify, "run_claims", _no_work)
+    assert cli.main(["verify", "--list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    claims = verify.all_claims()
+    assert len(lines) == len(claims)
+    for line, (name, (source, _)) in zip(lines, claims.items()):
+        assert line.startswith(name + " ") and line.endswith(source)
+
+
+def test_figures_and_derive_list_describe_each_entry(capsys):
+    from dln_theory.derivations import registry
+
+    assert cli.main(["figures", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == list(figures.NAMES)
+    assert all(len(line.split(None, 1)) == 2 for line in lines)  # every figure has a description
+    assert cli.main(["derive", "list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == registry.list_names()
+    assert all(registry.RESULTS[line.split()[0]].title in line for line in lines)
+
+
+def test_derive_prints_one_notation_and_names_the_files_it_wrote(tmp_path, capsys):
+    assert cli.main(["derive", "alpha_identity", "gd", "--latex", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    # sympy's str form (-A**2*eta**2 + (-B*eta + 1)**2) is gone: Unicode symbols and operators only
+    assert "**" not in out and "eta" not in out and "η" in out and "⋅" in out
+    for name in ("alpha_identity", "gd"):
+        assert f"wrote {tmp_path / 'latex' / name}.tex" in out
+
+
+def test_verify_reports_progress_per_claim_when_not_on_a_terminal(monkeypatch, capsys):
+    monkeypatch.setitem(verify._REGISTRY, "fake_a", ("test", lambda quick: (1.0, 1.0, 0.0, 0.1)))
+    monkeypatch.setitem(verify._REGISTRY, "fake_b", ("test", lambda quick: (1.0, 2.0, 1.0, 0.1)))
+    monkeypatch.setitem(verify._QUANTITY, "fake_a", "‖β‖₁ (test)")
+    assert cli.main(["verify", "fake_a", "fake_b"]) == 1
+    captured = capsys.readouterr()
+    progress = [line for line in captured.err.splitlines() if line.startswith("[")]
+    assert [line.split(" (")[0] for line in progress] == ["[1/2] PASS fake_a", "[2/2] FAIL fake_b"]
+    header, _, row_a, row_b = captured.out.splitlines()[:4]
+    assert "quantity" in header and row_a.endswith("‖β‖₁ (test)") and row_b.endswith("FAIL")
+
+
+def test_every_registered_claim_says_what_its_numbers_are():
+    from dln_theory.verify import quantities
+
+    unlabelled = [n for n in verify.all_claims() if not (verify._QUANTITY.get(n) or quantities.quantity(n))]
+    assert not unlabelled, f"add quantity= to these claims or a pattern to verify/quantities.py: {unlabelled}"

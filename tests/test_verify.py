@@ -22,8 +22,9 @@ def test_cli_table_and_json(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "gd_alpha_factor_exact" in out and "PASS" in out
     (record,) = json.loads(path.read_text())["claims"]
-    assert set(record) == {"name", "source", "predicted", "simulated", "error", "tolerance", "passed", "note", "refuted"}
-    assert record["passed"] is True and record["source"]
+    assert set(record) == {"name", "source", "predicted", "simulated", "error", "tolerance", "passed", "note", "refuted",
+                           "quantity"}
+    assert record["passed"] is True and record["source"] and record["quantity"].startswith("mean α_∞²")
 
 
 def test_unknown_claim_is_a_clear_error(capsys):

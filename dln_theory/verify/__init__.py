@@ -26,9 +26,12 @@ from unittest import mock
 
 import numpy as np
 
+from . import quantities
+
 _REGISTRY: dict[str, tuple[str, Callable]] = {}
 _REFUTED: set[str] = set()
 _DEFECTS: dict[str, dict[str, tuple[str, Mapping]]] = {}
+_QUANTITY: dict[str, str] = {}
 _MODULES = ("gd", "methods", "derived", "values", "saddle", "shape", "weight_decay", "momentum", "weight_decay_switch")
 
 
@@ -44,6 +47,7 @@ class Outcome:
     tolerance: float
     note: str = ""
     refuted: bool = False
+    quantity: str = ""  # what predicted/simulated are, and what the error measures (`quantities`)
 
     @property
     def agrees(self) -> bool:
@@ -71,7 +75,8 @@ def loglog_slope(x, y) -> float:
     return float(np.polyfit(np.log(np.asarray(x)), np.log(np.asarray(y)), 1)[0])
 
 
-def claim(name: str, source: str, defects: Mapping[str, Mapping] | None = None, refuted: bool = False):
+def claim(name: str, source: str, defects: Mapping[str, Mapping] | None = None, refuted: bool = False,
+          quantity: str | None = None):
     """Register ``check(quick) -> (predicted, simulated, error, tolerance[, note])`` under ``name``.
 
     ``refuted=True`` registers a statement of ``source`` that the simulation contradicts (module
@@ -80,12 +85,17 @@ def claim(name: str, source: str, defects: Mapping[str, Mapping] | None = None, 
     ``defects`` maps a defect's name to the replacements ``{global name: value}`` that plant it
     in the check's module (a function, a method, a constant; a dict value is updated in place,
     key by key). The replaced names must be looked up when the check runs, outside compiled code.
+
+    ``quantity`` says what the predicted and simulated numbers are (default: from
+    `dln_theory.verify.quantities`).
     """
 
     def register(check):
         _REGISTRY[name] = (source, check)
         if refuted:
             _REFUTED.add(name)
+        if quantity is not None:
+            _QUANTITY[name] = quantity
         _DEFECTS[name] = {label: (check.__module__, dict(changes)) for label, changes in (defects or {}).items()}
         return check
 
@@ -139,21 +149,23 @@ def run_claims(quick: bool = False, names=None, progress=None) -> list[Outcome]:
         outcomes.append(
             Outcome(
                 name, source, float(predicted), float(simulated), float(error), float(tolerance), *note,
-                refuted=name in _REFUTED,
+                refuted=name in _REFUTED, quantity=_QUANTITY.get(name) or quantities.quantity(name),
             )
         )
     return outcomes
 
 
 def format_table(outcomes) -> str:
-    """A plain-text table: claim, predicted, simulated, error, tolerance, pass/fail."""
+    """A plain-text table: claim, predicted, simulated, error, tolerance, pass/fail, and the
+    quantity that predicted and simulated measure (`quantities`)."""
     width = max(len(o.name) for o in outcomes)
-    head = f"{'claim':<{width}}  {'predicted':>12}  {'simulated':>12}  {'error':>9}  {'tolerance':>9}  result"
+    head = (f"{'claim':<{width}}  {'predicted':>12}  {'simulated':>12}  {'error':>9}  {'tolerance':>9}  "
+            f"{'result':<7}  quantity; error")
     rows = [head, "-" * len(head)]
     for o in outcomes:
         rows.append(
             f"{o.name:<{width}}  {o.predicted:>12.6g}  {o.simulated:>12.6g}  {o.error:>9.2e}  "
-            f"{o.tolerance:>9.2e}  {o.result}"
+            f"{o.tolerance:>9.2e}  {o.result:<7}  {o.quantity}".rstrip()
         )
     rows += [f"  {o.name}: {o.note}" for o in outcomes if o.note]
     n_pass = sum(o.passed for o in outcomes)
@@ -164,5 +176,5 @@ def format_table(outcomes) -> str:
 
 def to_json(outcomes) -> str:
     """``{"claims": [{"name", "source", "predicted", "simulated", "error", "tolerance", "note",
-    "refuted", "passed"}]}``."""
+    "refuted", "quantity", "passed"}]}``."""
     return json.dumps({"claims": [{**asdict(o), "passed": o.passed} for o in outcomes]}, indent=2)
