@@ -66,6 +66,7 @@ _flow_loss_integral = stochastic.flow_loss_integral
 
 
 @claim("flow_loss_integral_closed_form", "derived: mirror-flow Bregman identity; used for Pesme et al. arXiv:2106.09524 Thm 1",
+       quantity="∫₀^∞ L dt of gradient flow, ½ψ_α(argmin ψ_α) vs diffrax; error relative",
        defects={"ψ_α without its ½ (loss integral with the wrong factor)": {
                     "_flow_loss_integral": lambda X, y, a: 2.0 * stochastic.flow_loss_integral(X, y, a)},
                 "α² for α": {"_flow_loss_integral": lambda X, y, a: stochastic.flow_loss_integral(X, y, a**2)}})
@@ -86,6 +87,7 @@ def flow_loss_integral_closed_form(quick):
 
 
 @claim("sgd_gain_norm_from_loss_integral", "Pesme et al. arXiv:2106.09524 Thm 1 (alpha_inf = alpha exp(-c gamma diag(X^T X) int L))",
+       quantity="‖Gain‖₁ = Σ_j ln(α²/α_∞,j²), mean over seeds; error relative",
        defects={"α instead of α_∞ (no gain)": {"_gain_loss_integral": lambda eta, K, L: 0.0 * K * np.asarray(L)[..., None]},
                 "loss integral with the wrong factor (ηK∫L)": {
                     "_gain_loss_integral": lambda eta, K, L: 0.5 * stochastic.sgd_gain_loss_integral(eta, K, L)},
@@ -123,6 +125,7 @@ _compare = _per_coordinate
 
 @claim("sgd_gain_per_coordinate_from_loss_integral",
        "Pesme et al. arXiv:2106.09524 Thm 1 read per coordinate for SGD (alpha_inf,j from K_jj int L)", refuted=True,
+       quantity="‖Gain‖₁ = Σ_j ln(α²/α_∞,j²), mean over seeds; error relative ℓ1 distance of the per-coordinate gains",
        defects={"per-coordinate shape lost (compares ‖Gain‖₁ only)": {
            "_compare": lambda runs, pred: (abs(float(np.sum(pred, axis=-1).mean() / runs["gain"].sum(axis=-1).mean()) - 1.0), 0.0)}})
 def sgd_gain_per_coordinate_loss_integral(quick):
@@ -148,6 +151,7 @@ _gain_noise = lambda eta, N, runs: stochastic.sgd_gain_noise(eta, N, 0.0)  # noq
 
 
 @claim("sgd_gain_per_coordinate_from_noise_integral", "derived: E[g_j^2] of one example, (1/n) sum_i r_i^2 X_ij^2 (theory.stochastic)",
+       quantity="‖Gain‖₁ = Σ_j ln(α²/α_∞,j²), mean over seeds; error relative ℓ1 distance of the per-coordinate gains",
        defects={"Pesme's isotropic decoupling 2L·K_jj": {
                     "_gain_noise": lambda eta, N, runs: stochastic.sgd_gain_loss_integral(eta, _K_diag(runs["X"]), runs["loss_integral"])},
                 "no gain (α for α_∞)": {
@@ -206,6 +210,7 @@ def weighted_lasso(X, y, lam):
 
 
 @claim("label_noise_time_average_is_weighted_lasso", "Pillaud-Vivien, Reygner & Flammarion arXiv:2206.09841 (lambda ~ eta delta^2); constant derived",
+       quantity="‖β‖₁ of the weighted lasso vs the time- and seed-averaged run; error max relative ℓ2 distance over the (η, σ) grid",
        defects={"λ without its ½": {"_lasso_lambda": lambda eta, s, X: 2.0 * stochastic.label_noise_lambda(eta, s, X)},
                 "λ ∝ η²σ² (wrong η-dependence)": {
                     "_lasso_lambda": lambda eta, s, X: eta * stochastic.label_noise_lambda(eta, s, X) / 0.1},
