@@ -71,11 +71,23 @@ def nsam_map(loss=LOSS, theta=THETA, sign: int = 1) -> sp.Matrix:
     return sp.Matrix(theta) - h * lie_series.at(g, theta, sp.Matrix(theta) + sign * c * h * g / norm)
 
 
+#: Symbols of the generic (any-loss) forms that ``codegen`` turns into JAX: the loss L, its
+#: gradient norm N = ‖∇L‖ and SAM's radius ρ; per coordinate j, g_j = ∂_jL and
+#: n_j = ∂_j‖∇L‖_{1,ε}.
+L_SYM, GRAD_NORM, RADIUS = sp.Symbol("L"), sp.Symbol("N", positive=True), sp.Symbol("rho")
+G_J, N_J = sp.Symbol("g_j", real=True), sp.Symbol("n_j", real=True)
+
+
+def nsam_modified_loss() -> sp.Expr:
+    """L̃ = L + ρN + (h/4)N² in the generic symbols (N = ‖∇L‖; ρ = SAM's radius, O(h))."""
+    return L_SYM + RADIUS * GRAD_NORM + h / 4 * GRAD_NORM**2
+
+
 def nsam_loss(loss=LOSS, theta=THETA, rho_coef=1) -> sp.Expr:
-    """L̃ = L + ρ‖∇L‖ + (h/4)‖∇L‖² with ρ = c h (``rho_coef`` scales the ρ term: defects)."""
+    """`nsam_modified_loss` on ``loss`` with ρ = c h (``rho_coef`` scales the ρ term: defects)."""
     g = _grad(loss, theta)
-    norm2 = (g.T * g)[0, 0]
-    return loss + rho_coef * c * h * sp.sqrt(norm2) + h / 4 * norm2
+    return nsam_modified_loss().xreplace({L_SYM: loss, GRAD_NORM: sp.sqrt((g.T * g)[0, 0]),
+                                          RADIUS: rho_coef * c * h})
 
 
 def adam_map(loss=LOSS, theta=THETA) -> sp.Matrix:
@@ -88,17 +100,20 @@ def adam_map(loss=LOSS, theta=THETA) -> sp.Matrix:
     return t - h * sp.Matrix([mi / sp.sqrt(vi + eps) for mi, vi in zip(m, v)])
 
 
-def adam_field(loss=LOSS, theta=THETA, order: int = 1) -> list[sp.Matrix]:
-    """[f₀, f₁] of the formula in the module docstring (f₀ only for ``order=0``)."""
-    g = _grad(loss, theta)
-    N = sum(sp.sqrt(gi**2 + eps) for gi in g)
-    gradN = _grad(N, theta)
-    s = g.applyfunc(lambda gi: gi**2 + eps)
-    f0 = sp.Matrix([-gi / sp.sqrt(si) for gi, si in zip(g, s)])
+def adam_terms() -> list[sp.Expr]:
+    """[f₀, f₁] of coordinate j of the field in the module docstring, in the generic symbols
+    g_j = ∂_jL and n_j = ∂_j‖∇L‖_{1,ε} (and β, ρ, ε)."""
+    s = G_J**2 + eps
     k = beta / (1 - beta) - rho2 / (1 - rho2)
-    f1 = sp.Matrix([-(k * gi**2 + eps * (1 + beta) / (2 * (1 - beta))) * dN / si**sp.Rational(3, 2)
-                    for gi, si, dN in zip(g, s, gradN)])
-    return [f0, f1][: order + 1]
+    return [-G_J / sp.sqrt(s), -(k * G_J**2 + eps * (1 + beta) / (2 * (1 - beta))) * N_J / s**sp.Rational(3, 2)]
+
+
+def adam_field(loss=LOSS, theta=THETA, order: int = 1) -> list[sp.Matrix]:
+    """[f₀, f₁] of `adam_terms` on ``loss``, coordinate by coordinate (f₀ only for ``order=0``)."""
+    g = _grad(loss, theta)
+    gradN = _grad(sum(sp.sqrt(gi**2 + eps) for gi in g), theta)
+    return [sp.Matrix([term.xreplace({G_J: gi, N_J: dN}) for gi, dN in zip(g, gradN)])
+            for term in adam_terms()[: order + 1]]
 
 
 def loss_field(loss_tilde: sp.Expr, theta=THETA) -> list[sp.Matrix]:
@@ -225,17 +240,17 @@ _DJ_L, _DJ_N = sp.Symbol("g_j"), sp.Symbol("n_j")
 
 
 def nsam_equations(_: int) -> list[tuple[str, sp.Expr]]:
-    """L̃ = L + ρ‖∇L‖ + (η/4)‖∇L‖² (ρ = SAM's radius)."""
-    L, eta_, rho_ = sp.Symbol("L"), sp.Symbol("eta", positive=True), sp.Symbol("rho")
-    return [("L̃", L + rho_ * _GRAD_NORM + eta_ / 4 * _GRAD_NORM**2)]
+    """L̃ = L + ρ‖∇L‖ + (η/4)‖∇L‖² (ρ = SAM's radius): `nsam_modified_loss` with h shown as η."""
+    eta_ = sp.Symbol("eta", positive=True)
+    return [("L̃", nsam_modified_loss().xreplace({GRAD_NORM: _GRAD_NORM, h: eta_}))]
 
 
 def adam_equations(_: int) -> list[tuple[str, sp.Expr]]:
-    """θ̇_j of Adam (ε inside the root; RMSProp: β = 0), N_ε = ‖∇L‖_{1,ε} = Σ√(∂_kL² + ε)."""
+    """θ̇_j of Adam (ε inside the root; RMSProp: β = 0), N_ε = ‖∇L‖_{1,ε} = Σ√(∂_kL² + ε):
+    `adam_terms` f₀ + ηf₁."""
     eta_ = sp.Symbol("eta", positive=True)
-    s = _DJ_L**2 + eps
-    field = -(_DJ_L + eta_ * ((beta / (1 - beta) - rho2 / (1 - rho2)) * _DJ_L**2
-                              + eps * (1 + beta) / (2 * (1 - beta))) * _DJ_N / s) / sp.sqrt(s)
+    f0, f1 = adam_terms()
+    field = (f0 + eta_ * f1).xreplace({G_J: _DJ_L, N_J: _DJ_N})
     k = sp.Symbol("k")
     return [("θ̇_j (g = ∇L, n = ∇‖∇L‖_{1,ε})", field),
             ("‖∇L‖_{1,ε}", sp.Sum(sp.sqrt(sp.Indexed("g", k)**2 + eps), (k, 1, sp.Symbol("d"))))]
