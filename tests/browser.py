@@ -379,7 +379,8 @@ def broken_links(folder) -> list[str]:
             if urlparse(link).scheme or link.startswith("//"):
                 continue
             target, fragment = urldefrag(link)
-            path = (page.parent / unquote(target)).resolve() if target else page
+            base = folder if target.startswith("/") else page.parent  # "/x": from the site's root
+            path = (base / unquote(target).lstrip("/")).resolve() if target else page
             if path.is_dir():
                 path = path / "index.html"
             where = f"{page.relative_to(folder)}: {link}"

@@ -5,7 +5,7 @@
   build nor a reader needs a network.
 - Tutorials (``docs/tutorial_*.md``) are executed while the site is built: each plain
   ``python`` fence becomes a markdown-exec block of one session per page, shown with its
-  output. The source files keep plain fences, so they read the same on a forge and
+  output (as text, or as HTML when the block's first line is ``# output: html``). The source files keep plain fences, so they read the same on a forge and
   ``tests/test_tutorial_*.py`` can run them block by block.
 - Two result pages are generated from the repository's committed outputs: ``derivations.md``
   from ``derivations/README.md`` (written by ``dln-theory derive all --check``) and
@@ -24,6 +24,8 @@ from mkdocs.structure.files import File
 ROOT = Path(__file__).resolve().parents[2]
 MATHJAX_PARTS = ("tex-svg.js", "input", "ui", "a11y", "adaptors")
 _FENCE = re.compile(r"^```python[ \t]*$", flags=re.M)
+_HTML_FENCE = re.compile(r"^```python\n(?=# output: html\n)", flags=re.M)  # a block printing HTML
+_FORMULA_LINK = re.compile(r'<a href="([^"]*\s[^"]*)">(.*?)</a>', flags=re.S)
 
 
 def mathjax_dir() -> Path:
@@ -69,7 +71,14 @@ def on_page_markdown(markdown, page, config, files):
     name = Path(page.file.src_uri).stem
     if not name.startswith("tutorial_"):
         return markdown
+    markdown = _HTML_FENCE.sub(f'```python exec="on" session="{name}" source="above" html="1"\n', markdown)
     return _FENCE.sub(f'```python exec="on" session="{name}" source="above" result="text"', markdown)
+
+
+def on_page_content(html, page, config, files):
+    """Undo links that are formulas: Markdown reads "[(1 − ηB)² − η²A²](u² − v²)" in a docstring
+    as a link to "u² − v²". A link target with a space is never a URL, so it is put back as text."""
+    return _FORMULA_LINK.sub(lambda m: f"[{m[2]}]({m[1]})", html)
 
 
 def on_post_build(config):
