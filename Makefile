@@ -56,3 +56,22 @@ mutants: $(STAMP)
 	JAX_DISABLE_JIT=1 $(BIN)/mutmut run --max-children 1 $(MUTANTS)
 	$(BIN)/python tools/mutation_score.py
 .PHONY: mutants
+
+# The documentation site (mkdocs.yml, docs/): built into site/ with warnings as errors (the
+# tutorials run during the build), then every page is opened in headless Chromium
+# (tests/test_docs_site.py; screenshots in out/docs-site/). Chromium is Debian's package,
+# installed here when missing, so that the browser check never silently skips.
+DOCS_STAMP := $(VENV)/.docs-installed
+$(DOCS_STAMP): $(STAMP)
+	$(PIP) install -e '.[docs]'
+	touch $(DOCS_STAMP)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+docs: $(DOCS_STAMP) chromium
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	DLN_DOCS_SITE=site $(BIN)/python -m pytest -m 'slow or not slow' -p no:cacheprovider tests/test_docs_site.py
+.PHONY: docs chromium
