@@ -19,8 +19,9 @@ its qualified name, which those pin.
 Entries: every chunk stores a SHA-256 of its names, dtypes, shapes and bytes (``__sha256__``), byte
 entries (`save_bytes`) a SHA-256 header. An entry that is unreadable, empty, truncated, has other
 names or fails its checksum is reported (a `CacheWarning` naming the file), removed and recomputed.
-``meta.json`` is a human-readable record of the settings, rewritten whenever the entry is opened
-and never read back.
+``meta.json`` is a human-readable record of the settings and of their provenance (git commit,
+versions, JAX backend, XLA flags, seeds; `dln_theory.provenance`), rewritten whenever the entry is
+opened and never read back.
 
 Writes: each file is written under a unique temporary name in its own folder
 (``.<name>.<pid>-<random>.tmp``) and renamed over the entry with `os.replace`, so concurrent
@@ -53,6 +54,8 @@ from pathlib import Path
 
 import jax
 import numpy as np
+
+from . import provenance
 
 ENV_VAR = "DLN_THEORY_CACHE"
 PACKAGES = ("dln_theory", "dln_theory.derivations", "dln_theory.figures")
@@ -324,7 +327,8 @@ class ChunkStore:
         self.writable = True
         created = _make_folder(self.directory)
         try:
-            text = json.dumps(meta, indent=2, default=str).encode()
+            record = {**provenance.record(), "inputs_hash": self.directory.name, "seeds": provenance.seeds(meta)}
+            text = json.dumps({**meta, "provenance": record}, indent=2, default=str).encode()
             _atomic_write(self.directory / META, lambda f: f.write(text))
         except OSError as exc:
             for folder in created:

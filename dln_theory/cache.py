@@ -14,7 +14,7 @@ import shutil
 import warnings
 from pathlib import Path
 
-from . import _cache
+from . import _cache, provenance
 from ._cache import CacheError as CacheError
 from ._cache import CacheWarning as CacheWarning
 from ._cache import root_dir as root_dir
@@ -24,7 +24,8 @@ _KEY = re.compile(r"[0-9a-f]{24}")
 
 
 def memo(tag: str, compute_fn, *key, cache_dir=None):
-    """``compute_fn()``, cached on disk as ``<root>/memo/<tag>-<fingerprint>.pkl``.
+    """``compute_fn()``, cached on disk as ``<root>/memo/<tag>-<fingerprint>.pkl``, with its
+    provenance (`dln_theory.provenance.record`) in ``<tag>-<fingerprint>.provenance.json``.
 
     The fingerprint (`dln_theory._cache.fingerprint`) covers ``tag``, ``key``, ``compute_fn`` by
     its code and closed-over values, and the package's source, so an edited script or formula
@@ -42,6 +43,7 @@ def memo(tag: str, compute_fn, *key, cache_dir=None):
     value = compute_fn()
     try:
         _cache.save_bytes(path, pickle.dumps(value))
+        provenance.write(provenance.sidecar_path(path), {**provenance.record(), "inputs_hash": path.stem.rsplit("-", 1)[-1]})
     except OSError as exc:
         warnings.warn(f"{_cache.unwritable(path.parent, exc)}; the value is not cached", CacheWarning,
                       stacklevel=2)
@@ -55,7 +57,8 @@ def _entries(root: Path) -> dict[str, list[Path]]:
     return {
         "sweep": listing(root, lambda p: p.is_dir() and _KEY.fullmatch(p.name)),
         "deepnet": listing(root / "deepnet", lambda p: p.is_dir() and _KEY.fullmatch(p.name)),
-        "memo": listing(root / "memo", lambda p: p.is_file() and (p.suffix == ".pkl" or _cache.is_temporary(p))),
+        "memo": listing(root / "memo", lambda p: p.is_file() and (p.suffix == ".pkl" or _cache.is_temporary(p)
+                                                                  or p.name.endswith(provenance.SUFFIX))),
     }
 
 
@@ -70,7 +73,8 @@ def info(cache_dir=None) -> dict:
     root = root_dir(cache_dir)
     entries = _entries(root)
     return {"folder": str(root),
-            "entries": {kind: sum(not _cache.is_temporary(p) for p in paths) for kind, paths in entries.items()},
+            "entries": {kind: sum(not (_cache.is_temporary(p) or p.name.endswith(provenance.SUFFIX)) for p in paths)
+                        for kind, paths in entries.items()},
             "bytes": sum(_size(p) for paths in entries.values() for p in paths)}
 
 

@@ -4,9 +4,11 @@ Every figure module ``figures/<name>.py`` has a frozen dataclass ``Config`` (``F
 ``QUICK`` instances), ``compute(config, cache_dir=None) -> results`` (sweeps cached on disk, so
 a second run only replots), ``plot(results) -> Figure``, ``check(results) -> (passed, message,
 metrics)`` (a quantitative theory-vs-simulation check and the numbers it compared) and
-``main(quick=False, out=None, cache_dir=None)``. `render` writes the figure as PNG and PDF and the
-check as ``<name>.json`` next to it (`dln_theory.figures.metrics`); the README's figure table is
-generated from those files (`dln_theory.figures.readme`).
+``main(quick=False, out=None, cache_dir=None)``. `render` writes the figure as PNG and PDF, the
+check and the stable provenance as ``<name>.json`` next to it (`dln_theory.figures.metrics`), and
+the full provenance (git commit, source hash, versions, seeds, inputs hash, metrics) as the
+sidecar ``<name>.provenance.json`` (`dln_theory.provenance`); the README's figure table is
+generated from the ``<name>.json`` files (`dln_theory.figures.readme`).
 
     from dln_theory.figures import run
     run(["kernel_rich"], quick=True, out="/tmp/figs")
@@ -73,9 +75,10 @@ def default_out(quick: bool) -> Path:
 def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bool, str, list[Path]]:
     """Compute, plot, save and check one figure; return (passed, check message, written paths).
 
-    The written paths are the PNG, the PDF and the check's metrics ``<name>.json``.
+    The written paths are the PNG, the PDF and the check's metrics ``<name>.json``; the provenance
+    sidecar is written too, at `dln_theory.provenance.sidecar_path` of the last.
     """
-    from dln_theory import plotting
+    from dln_theory import plotting, provenance
 
     from . import metrics
 
@@ -86,17 +89,22 @@ def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bo
     with plotting.style():
         paths = plotting.save(module.plot(results), folder / name)
     passed, message, values = module.check(results)
-    paths.append(metrics.save(folder / f"{name}.json", metrics.record(name, quick, passed, message, values)))
+    rec = metrics.record(name, quick, passed, message, values, provenance.stable(config))
+    paths.append(metrics.save(folder / f"{name}.json", rec))
+    provenance.write(provenance.sidecar_path(paths[-1]), provenance.record(config, rec["metrics"]))
     return bool(passed), message, paths
 
 
 def run(names=None, quick: bool = False, out=None, cache_dir=None, stream=None) -> int:
     """Render figures ``names`` (default: all) into ``out``; return 0 if every check passed, else 1.
 
-    Prints a progress line before each figure and its check line after it. ``out`` defaults to
+    Prints a progress line before each figure, its check line after it, and where its metrics
+    ``<name>.json`` and provenance sidecar ``<name>.provenance.json`` are. ``out`` defaults to
     the ``figures/`` folder for full runs and to a temporary folder (printed) for quick runs.
     ``cache_dir`` is the sweep cache (default: `dln_theory.cache.root_dir()`).
     """
+    from dln_theory import provenance
+
     stream = stream or sys.stdout
     names = list_figures() if not names or list(names) == ["all"] else list(names)
     unknown = [n for n in names if n not in NAMES]
@@ -115,5 +123,7 @@ def run(names=None, quick: bool = False, out=None, cache_dir=None, stream=None) 
         status = "PASS" if passed else "FAIL"
         where = f" -> {paths[0]}" if paths else ""
         print(f"    {status} {name} ({elapsed:.1f} s): {message}{where}", file=stream, flush=True)
+        if paths:
+            print(f"    metrics {paths[-1]}, provenance {provenance.sidecar_path(paths[-1])}", file=stream, flush=True)
         failed += not passed
     return 0 if failed == 0 else 1

@@ -1,10 +1,14 @@
 """The numbers each figure check measures, written next to the figure as ``<name>.json``.
 
-A record is ``{"figure", "mode", "passed", "message", "metrics"}``: ``metrics`` holds the
-quantities the check compared (errors, slopes, fractions, counts) under stable names. Floats are
-rounded to ``DIGITS`` significant digits and keys are sorted, with no timestamps, so regenerating
-a figure on the same inputs leaves the file byte for byte unchanged; NaN and ±inf are written as
-``null``. The README's figure table is generated from these files (`dln_theory.figures.readme`).
+A record is ``{"figure", "mode", "passed", "message", "metrics", "provenance"}``: ``metrics``
+holds the quantities the check compared (errors, slopes, fractions, counts) under stable names;
+``provenance`` is `dln_theory.provenance.stable` of the figure's ``Config`` (package versions,
+JAX backend and devices, XLA flags, the Config, its hash and seeds). Floats of the metrics are
+rounded to ``DIGITS`` significant digits and keys are sorted, with no timestamps and no git
+commit, so regenerating a figure on the same inputs leaves the file byte for byte unchanged;
+NaN and ±inf are written as ``null``. The git commit, the source hash and the metrics again go
+to the sidecar ``<name>.provenance.json`` (`dln_theory.provenance.record`), which is not
+committed. The README's figure table is generated from these files (`dln_theory.figures.readme`).
 """
 
 import json
@@ -36,10 +40,11 @@ def clean(value):
     raise TypeError(f"metric of type {type(value).__name__} is not JSON: {value!r}")
 
 
-def record(name: str, quick: bool, passed: bool, message: str, metrics: dict) -> dict:
-    """The JSON record of one figure check."""
-    return clean({"figure": name, "mode": "quick" if quick else "full", "passed": bool(passed), "message": message,
-                  "metrics": metrics})
+def record(name: str, quick: bool, passed: bool, message: str, metrics: dict, provenance: dict | None = None) -> dict:
+    """The JSON record of one figure check (``provenance`` is stored as given, not rounded)."""
+    rec = clean({"figure": name, "mode": "quick" if quick else "full", "passed": bool(passed), "message": message,
+                 "metrics": metrics})
+    return rec if provenance is None else {**rec, "provenance": provenance}
 
 
 def dumps(rec: dict) -> str:

@@ -35,7 +35,7 @@ FOLDERS = {"dln_theory": REPO / "dln_theory", "dln_theory.derivations": REPO / "
 #: (layer, module-name prefixes), lowest layer first; a module takes its longest matching prefix.
 LAYERS = [
     ("helpers", ("dln_theory._validate", "dln_theory._tree", "dln_theory._hyper", "dln_theory._cache",
-                 "dln_theory._jobs")),
+                 "dln_theory._jobs", "dln_theory.provenance")),
     ("derivations", ("dln_theory.derivations",)),
     ("generated fields", ("dln_theory.theory.generated",)),
     ("models", ("dln_theory.models", "dln_theory.problems", "dln_theory.objective", "dln_theory.classification")),
@@ -45,7 +45,8 @@ LAYERS = [
                         "dln_theory.deepnet")),
     ("verify", ("dln_theory.verify",)),
     ("figures/CLI", ("dln_theory.figures", "dln_theory.plotting", "dln_theory.cli",
-                     "dln_theory.deepnet.cli", "dln_theory.__main__", "dln_theory.derivations.__main__")),
+                     "dln_theory.deepnet.cli", "dln_theory.__main__", "dln_theory.derivations.__main__",
+                     "dln_theory.export_tex", "dln_theory.report")),
 ]
 
 #: Violations in files being changed concurrently by others: strict xfail, so each mark must go
