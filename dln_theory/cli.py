@@ -4,6 +4,7 @@
     dln-theory verify [CLAIM...] [--quick] [--json FILE] | --list
     dln-theory derive list | NAME... | all [--check] [--latex] [--order p] [--out DIR]
     dln-theory figures list | NAME... | all [--quick] [--out DIR]
+    dln-theory export-tex FILE [--figures DIR] [--verify JSON | --no-claims] [--digits N]
     dln-theory bench [--quick] [--json FILE] [--benchmarks DIR]
     dln-theory cache info|clear [--dir DIR]
     dln-theory deepnet train|compare ...
@@ -220,6 +221,26 @@ def _bench(args) -> int:
     return int(failed)
 
 
+def _export_tex(args) -> int:
+    from . import export_tex, verify
+
+    out = _writable_file(args.file, "FILE")
+    if args.verify and args.no_claims:
+        raise ValueError("--verify and --no-claims exclude each other")
+    if not Path(args.figures).is_dir():
+        raise ValueError(f"--figures {args.figures}: no such folder")
+    if args.verify:
+        claims, origin = export_tex.read_claims(args.verify), f"{args.verify} (dln-theory verify --json)"
+    elif args.no_claims:
+        claims, origin = [], "none (--no-claims)"
+    else:
+        outcomes = _run_claims_with_progress(verify, True, None)
+        claims, origin = json.loads(verify.to_json(outcomes))["claims"], "dln-theory verify --quick, this run"
+    path = export_tex.export(out, args.figures, claims, origin, digits=args.digits)
+    print(f"wrote {path} ({path.read_text(encoding='utf-8').count(chr(92) + 'newcommand')} macros)")
+    return 0
+
+
 def _cache_command(args) -> int:
     from . import cache
 
@@ -269,6 +290,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--benchmarks", metavar="DIR", default="benchmarks",
                    help="folder of the benchmark scripts")
     p.set_defaults(run=_bench)
+
+    p = sub.add_parser("export-tex", help="write the checked numbers as LaTeX macros for a paper",
+                       description="Write every figure check's metrics (FIGURES/<name>.json) and every "
+                                   "claim's predicted, simulated, error, tolerance and result as "
+                                   "\\newcommand macros (\\dlnKernelRichMaxRelDistance, "
+                                   "\\dlnClaimGdVsFlowOrderOneSimulated, ...), letters-only names.")
+    p.add_argument("file", metavar="FILE", help="the .tex file to write (\\input it in the paper)")
+    p.add_argument("--figures", metavar="DIR", default="figures", help="folder of the figures' NAME.json")
+    p.add_argument("--verify", metavar="JSON", help="claims from this 'dln-theory verify --json' file "
+                   "(default: run every claim in quick mode)")
+    p.add_argument("--no-claims", action="store_true", help="figures only, no claims")
+    p.add_argument("--digits", type=int, default=3, help="significant digits of each number")
+    p.set_defaults(run=_export_tex)
 
     p = sub.add_parser("cache", help="show or empty the on-disk cache of sweeps, runs and figures")
     p.add_argument("action", choices=("info", "clear"), help="show the folder, entries and size, or empty it")
