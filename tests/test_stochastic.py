@@ -135,3 +135,31 @@ def test_seed_sweep_is_reproducible(problem):
     a, b = (np.asarray(r.trajectory.beta) for r in runs)
     assert np.array_equal(a, b)
     assert not np.array_equal(a[0], a[1])  # different seeds, different noise
+
+
+@pytest.fixture(scope="module")
+def step_size_quick(tmp_path_factory):
+    from dln_theory.figures import step_size
+
+    return step_size.compute(step_size.QUICK, cache_dir=tmp_path_factory.mktemp("step-size-cache"))
+
+
+@pytest.mark.slow
+@pytest.mark.negative
+@pytest.mark.parametrize("defect", ["isotropic SGD shape (Pesme et al.)", "GD shape for SGD", "SGD shape for GD"])
+def test_step_size_shape_check_fails_under_defects(step_size_quick, defect):
+    """The step_size figure's per-coordinate check passes on its quick results and fails when
+    SGD's predicted gain shape is Pesme et al.'s isotropic 2ηK_jj∫L (ℓ1 distance ≈ 0.27 measured) or
+    when the GD and SGD shapes are swapped (GD's gain sits on the support, SGD's is spread)."""
+    from dln_theory.figures import step_size
+
+    assert step_size.check(step_size_quick)[0]
+    results = {**step_size_quick, "pred": {**step_size_quick["pred"], "shape": dict(step_size_quick["pred"]["shape"])}}
+    shape = results["pred"]["shape"]
+    if defect == "isotropic SGD shape (Pesme et al.)":
+        shape["SGD"] = shape["isotropic"]
+    elif defect == "GD shape for SGD":
+        shape["SGD"] = shape["GD"]
+    else:
+        shape["GD"] = shape["SGD"]
+    assert not step_size.check(results)[0]
