@@ -30,7 +30,8 @@ SHOTS = ROOT / "out" / "docs-site"
 # Pages that must show typeset math, with the least number of formulas each renders (the
 # derivations page has one per result; the others a few display equations).
 MATH_PAGES = {"index.html": 2, "conventions.html": 6, "derivations.html": 40,
-              "tutorial_verify_a_prediction.html": 2}
+              "tutorial_verify_a_prediction.html": 2, "tutorial_own_update_rule.html": 1,
+              "tutorial_regenerate_a_figure.html": 2}
 # Figures every full run regenerates; each must appear on the figures page, decoded.
 FIGURE_NAMES = ("kernel_rich", "depth", "modified_flow", "step_size", "gr_bias")
 

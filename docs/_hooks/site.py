@@ -5,7 +5,8 @@
   build nor a reader needs a network.
 - Tutorials (``docs/tutorial_*.md``) are executed while the site is built: each plain
   ``python`` fence becomes a markdown-exec block of one session per page, shown with its
-  output (as text, or as HTML when the block's first line is ``# output: html``). The source files keep plain fences, so they read the same on a forge and
+  output: as text, or rendered when the block's first line is ``# output: html`` or
+  ``# output: markdown`` (Markdown output goes through the page's extensions, math included). The source files keep plain fences, so they read the same on a forge and
   ``tests/test_tutorial_*.py`` can run them block by block.
 - Two result pages are generated from the repository's committed outputs: ``derivations.md``
   from ``derivations/README.md`` (written by ``dln-theory derive all --check``) and
@@ -24,7 +25,8 @@ from mkdocs.structure.files import File
 ROOT = Path(__file__).resolve().parents[2]
 MATHJAX_PARTS = ("tex-svg.js", "input", "ui", "a11y", "adaptors")
 _FENCE = re.compile(r"^```python[ \t]*$", flags=re.M)
-_HTML_FENCE = re.compile(r"^```python\n(?=# output: html\n)", flags=re.M)  # a block printing HTML
+_OUTPUT_FENCE = re.compile(r"^```python\n(?=# output: (html|markdown)\n)", flags=re.M)  # a block printing HTML/Markdown
+_EMPTY_OUTPUT = '<div class="highlight"><pre><span></span><code>\n</code></pre></div>'
 _FORMULA_LINK = re.compile(r'<a href="([^"]*\s[^"]*)">(.*?)</a>', flags=re.S)
 
 
@@ -39,14 +41,18 @@ def mathjax_dir() -> Path:
 
 
 def _figures_page() -> str:
-    from dln_theory.figures import readme
+    from dln_theory.figures import NAMES, readme
 
+    table = readme.block(str(ROOT / "figures")).replace("](docs/", "](")  # README-relative links to docs pages
+    for name in NAMES:  # a registered figure not generated yet: its row says so (readme.block), no image
+        if not (ROOT / "figures" / f"{name}.png").is_file():
+            table = table.replace(f"![{name}](figures/{name}.png)", "(no PNG yet)")
     return (
         "# Figures\n\n"
         "Each figure carries a quantitative theory-vs-simulation check; `dln-theory figures all` "
         "regenerates them and their checks. The captions below are generated from the checks' "
         "metrics files, so every number is the one the last full run measured.\n\n"
-        + readme.block("figures").replace("](docs/", "](")  # README-relative links to docs pages
+        + table
         + "\n"
     )
 
@@ -71,14 +77,17 @@ def on_page_markdown(markdown, page, config, files):
     name = Path(page.file.src_uri).stem
     if not name.startswith("tutorial_"):
         return markdown
-    markdown = _HTML_FENCE.sub(f'```python exec="on" session="{name}" source="above" html="1"\n', markdown)
+    markdown = _OUTPUT_FENCE.sub(lambda m: f'```python exec="on" session="{name}" source="above"'
+                                 + (' html="1"' if m[1] == "html" else "") + "\n", markdown)
     return _FENCE.sub(f'```python exec="on" session="{name}" source="above" result="text"', markdown)
 
 
 def on_page_content(html, page, config, files):
     """Undo links that are formulas: Markdown reads "[(1 − ηB)² − η²A²](u² − v²)" in a docstring
-    as a link to "u² − v²". A link target with a space is never a URL, so it is put back as text."""
-    return _FORMULA_LINK.sub(lambda m: f"[{m[2]}]({m[1]})", html)
+    as a link to "u² − v²". A link target with a space is never a URL, so it is put back as text.
+    Drop the empty output boxes of tutorial blocks that print nothing."""
+    html = _FORMULA_LINK.sub(lambda m: f"[{m[2]}]({m[1]})", html)
+    return html.replace(_EMPTY_OUTPUT, "")  # a tutorial block that printed nothing shows no output box
 
 
 def on_post_build(config):
