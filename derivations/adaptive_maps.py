@@ -219,9 +219,24 @@ def check_nsam() -> list[tuple[str, bool, str]]:
              f"slope {slope:.3f}, errors {errors}")]
 
 
+def check_one_norm_sign(terms=None) -> tuple[str, bool, str]:
+    """The first-order term's rate of change of ‖∇L‖_{1,ε} along coordinate j, n_j·f₁, tends as
+    ε → 0 to −(β/(1−β) − ρ/(1−ρ)) n_j²/|g_j|: positive exactly when ρ > β, so the term hinders the
+    decrease of the perturbed one-norm (Cattaneo, Klusowski & Shigida's abstract: "anti-penalizes",
+    the typical case ρ > β) and penalizes it when β > ρ (exact; ``terms`` replaces `adam_terms`)."""
+    g = sp.Symbol("g", positive=True)
+    f1 = (adam_terms() if terms is None else terms)[1].xreplace({G_J: g})
+    rate = sp.limit(N_J * f1, eps, 0)
+    k = beta / (1 - beta) - rho2 / (1 - rho2)
+    ok = sp.simplify(rate + k * N_J**2 / g) == 0
+    return ("adam: ε → 0, n_j f₁ → (ρ/(1−ρ) − β/(1−β)) n_j²/|g_j| > 0 iff ρ > β "
+            "(the term anti-penalizes ‖∇L‖_{1,ε}; exact)", ok, f"limit {rate}")
+
+
 def check_adam() -> list[tuple[str, bool, str]]:
-    """Adam and RMSProp: derived field (exact at rational points), global slopes with memory."""
-    out = [check_adam_derived()]
+    """Adam and RMSProp: derived field (exact at rational points), the sign of its one-norm term
+    (exact), global slopes with memory."""
+    out = [check_adam_derived(), check_one_norm_sign()]
     for label, rmsprop, p in (("adam", False, 1), ("rmsprop", True, 1), ("adam", False, 0)):
         slope, errors = adam_order(p, rmsprop=rmsprop)
         out.append((f"{label} (with its buffers m, v): global error vs order-{p} field ~ h^{p + 1}",

@@ -49,6 +49,9 @@ CASES = {
     "Adam_no_bias_correction": (Adam(ETA, beta1=0.5, beta2=0.99, eps=1e-2, bias_correction=False),
                                 dict(kind="adam", beta1=0.5, beta2=0.99, eps=1e-2)),
     "Adam_defaults": (Adam(ETA), dict(kind="adam", beta1=0.9, beta2=0.999, eps=1e-8, bias_correction=True)),
+    "SignGD_weight_decay": (SignGD(ETA, weight_decay=0.3), dict(kind="sign", weight_decay=0.3)),
+    "Adam_weight_decay": (Adam(ETA, beta1=0.8, beta2=0.9, eps=1e-3, weight_decay=0.1),
+                          dict(kind="adam", beta1=0.8, beta2=0.9, eps=1e-3, bias_correction=True, weight_decay=0.1)),
 }
 
 
@@ -108,11 +111,12 @@ def test_reference_loop_tells_the_methods_apart(setup):
 
 
 def test_state_is_typed_and_hyperparameters_declared():
-    assert list(Adam.hyperparameters()) == ["eta", "beta2", "eps", "eps_root", "beta1"]
-    assert list(RMSProp.hyperparameters()) == ["eta", "beta2", "eps", "eps_root"]
-    assert list(SignGD.hyperparameters()) == ["eta"]
+    assert list(Adam.hyperparameters()) == ["eta", "weight_decay", "beta2", "eps", "eps_root", "beta1"]
+    assert list(RMSProp.hyperparameters()) == ["eta", "weight_decay", "beta2", "eps", "eps_root"]
+    assert list(SignGD.hyperparameters()) == ["eta", "weight_decay"]
     method = Adam(0.1)
-    assert all(getattr(method, f).dtype == jnp.float64 for f in Adam.hyperparameters())
+    assert method.weight_decay is None
+    assert all(getattr(method, f).dtype == jnp.float64 for f in Adam.hyperparameters() if f != "weight_decay")
     objective = Objective(dt.PE(), jnp.ones((3, 4)), jnp.ones(3))
     state = method.init(dt.PE().init(0.1, 4), objective)
     assert isinstance(state, AdaptiveState) and state.m.shape == (2, 4) and state.perm is None
@@ -125,6 +129,7 @@ def test_state_is_typed_and_hyperparameters_declared():
     (lambda: Adam(0.1, eps=-1e-8), r"^eps=-1e-08 is not allowed"),
     (lambda: RMSProp(0.1, eps_root=np.nan), r"^eps_root=nan is not allowed"),
     (lambda: SignGD(0.0), r"^eta=0.0 is not allowed"),
+    (lambda: Adam(0.1, weight_decay=-0.1), r"^weight_decay=-0.1 is not allowed"),
     (lambda: SignGD(0.1, batch_size=0), r"^batch_size=0 is not allowed"),
 ])
 def test_bad_hyperparameters_refused(make, message):

@@ -131,3 +131,16 @@ def test_adam_without_the_momentum_term_fails():
     wrong = [f0, f1.xreplace({am.beta: 0})]
     _, ok, _ = am.check_adam_derived(field=wrong)
     assert not ok
+
+
+def test_adam_one_norm_term_sign():
+    # Cattaneo et al.: for ρ > β and small ε the first-order term hinders the decrease of ‖∇L‖_{1,ε}.
+    label, ok, detail = am.check_one_norm_sign()
+    assert ok, (label, detail)
+
+
+@pytest.mark.negative
+def test_adam_one_norm_sign_with_beta_and_rho_swapped_fails():
+    f0, f1 = am.adam_terms()
+    _, ok, _ = am.check_one_norm_sign([f0, f1.xreplace({am.beta: am.rho2, am.rho2: am.beta})])
+    assert not ok

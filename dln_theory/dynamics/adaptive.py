@@ -1,6 +1,7 @@
 """Sign descent, RMSProp and Adam: coordinate-wise adaptive steps behind the one interface.
 
-With g = ∇L(θ) (on the step's minibatch when ``batch_size`` is set), k the steps taken before
+With g = ∇L(θ) (on the step's minibatch when ``batch_size`` is set; plus λθ with
+``weight_decay`` λ, the coupled L2 form of Kingma & Ba's Algorithm 1), k the steps taken before
 this one and η_k = η·schedule(k):
 
 * `SignGD` (signSGD, Bernstein et al. arXiv:1802.04434, eq. 1): θ ← θ − η_k sign(g);
@@ -49,6 +50,7 @@ class AdaptiveState(NamedTuple):
 class _Adaptive(Method):
     """Abstract: θ ← θ − η_k·U(g, state), full batch or on minibatches (random reshuffling)."""
 
+    weight_decay: jax.Array | None = hyperparameter(_validate.nonnegative, default=None, kw_only=True)
     batch_size: int | None = eqx.field(static=True, default=None, kw_only=True)
     schedule: Callable | None = eqx.field(static=True, default=None, kw_only=True)
 
@@ -89,7 +91,10 @@ class _Adaptive(Method):
             perm, objective = Minibatches(self.batch_size).draw(state.perm, state.k, objective, k_perm, k_batch)
             state = state._replace(perm=perm)
         eta = self.eta if self.schedule is None else self.eta * self.schedule(state.k)
-        U, state = self._update(objective.grad(params), state)
+        g = objective.grad(params)
+        if self.weight_decay is not None:
+            g = _tree.like(_tree.axpy(self.weight_decay, params, g), g)
+        U, state = self._update(g, state)
         new = _tree.like(_tree.axpy(-eta, U, params), params)
         return new, state._replace(k=state.k + 1), {"dt": eta}
 

@@ -23,15 +23,15 @@ ETA, ALPHA, N_STEPS = 0.01, 0.5, 50
 
 
 def reference_run(X, y, theta0, eta, n_steps, kind, beta1=0.0, beta2=0.0, eps=0.0, eps_root=0.0,
-                  bias_correction=False):
+                  bias_correction=False, weight_decay=0.0):
     """θ after ``n_steps`` of sign descent (``kind="sign"``) or Adam (``kind="adam"``; RMSProp is
     β₁ = 0) from m = v = 0, coordinate-wise, written from Kingma & Ba arXiv:1412.6980, Alg. 1:
-    m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − η m̂/(√(v̂ + ε_root) + ε), a zero
-    denominator giving no move."""
+    g = ∇L + λθ, m ← β₁m + (1 − β₁)g, v ← β₂v + (1 − β₂)g², θ ← θ − η m̂/(√(v̂ + ε_root) + ε), a
+    zero denominator giving no move."""
     theta = np.array(theta0, dtype=float)
     m, v = np.zeros_like(theta), np.zeros_like(theta)
     for k in range(1, n_steps + 1):
-        g = reference.loss_and_grad(X, y, theta)[1]
+        g = reference.loss_and_grad(X, y, theta)[1] + weight_decay * theta
         if kind == "sign":
             theta = theta - eta * np.sign(g)
             continue
