@@ -5,6 +5,7 @@
     dln-theory derive list | NAME... | all [--check] [--latex] [--order p] [--out DIR]
     dln-theory figures list | NAME... | all [--quick] [--out DIR]
     dln-theory export-tex FILE [--figures DIR] [--verify JSON | --no-claims] [--digits N]
+    dln-theory report [--out DIR] [--figures DIR] [--derivations DIR] [--verify JSON | --no-claims]
     dln-theory bench [--quick] [--json FILE] [--benchmarks DIR]
     dln-theory cache info|clear [--dir DIR]
     dln-theory deepnet train|compare ...
@@ -225,19 +226,39 @@ def _export_tex(args) -> int:
     from . import export_tex, verify
 
     out = _writable_file(args.file, "FILE")
-    if args.verify and args.no_claims:
-        raise ValueError("--verify and --no-claims exclude each other")
     if not Path(args.figures).is_dir():
         raise ValueError(f"--figures {args.figures}: no such folder")
-    if args.verify:
-        claims, origin = export_tex.read_claims(args.verify), f"{args.verify} (dln-theory verify --json)"
-    elif args.no_claims:
-        claims, origin = [], "none (--no-claims)"
-    else:
-        outcomes = _run_claims_with_progress(verify, True, None)
-        claims, origin = json.loads(verify.to_json(outcomes))["claims"], "dln-theory verify --quick, this run"
+    claims, origin = _claims(args, verify)
     path = export_tex.export(out, args.figures, claims, origin, digits=args.digits)
     print(f"wrote {path} ({path.read_text(encoding='utf-8').count(chr(92) + 'newcommand')} macros)")
+    return 0
+
+
+def _claims(args, verify) -> tuple[list, str]:
+    """Claim records and their origin for export-tex and report: ``--verify FILE``, none with
+    ``--no-claims``, else every claim run now in quick mode."""
+    if args.verify and args.no_claims:
+        raise ValueError("--verify and --no-claims exclude each other")
+    if args.verify:
+        path = Path(args.verify)
+        if not path.is_file():
+            raise ValueError(f"--verify {args.verify}: no such file")
+        return json.loads(path.read_text(encoding="utf-8"))["claims"], f"{args.verify} (dln-theory verify --json)"
+    if args.no_claims:
+        return [], "none (--no-claims)"
+    outcomes = _run_claims_with_progress(verify, True, None)
+    return json.loads(verify.to_json(outcomes))["claims"], "dln-theory verify --quick, run for this file"
+
+
+def _report(args) -> int:
+    from . import report, verify
+
+    out = _writable_dir(args.out, "--out")
+    if not Path(args.figures).is_dir():
+        raise ValueError(f"--figures {args.figures}: no such folder")
+    claims, origin = _claims(args, verify)
+    page = report.build(out, claims, origin, args.figures, args.derivations)
+    print(f"wrote {page} (open it in a browser; no server needed)")
     return 0
 
 
@@ -303,6 +324,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-claims", action="store_true", help="figures only, no claims")
     p.add_argument("--digits", type=int, default=3, help="significant digits of each number")
     p.set_defaults(run=_export_tex)
+
+    p = sub.add_parser("report", help="one static HTML page: claims, derivations, figures, provenance",
+                       description="Write DIR/index.html: every claim (predicted, simulated, error, "
+                                   "tolerance, result, source), every derivation typeset with MathJax, every "
+                                   "figure with its caption, check and provenance, and the provenance of the "
+                                   "report. It opens from the file system: no server, no network.")
+    p.add_argument("--out", metavar="DIR", default="report", help="output folder")
+    p.add_argument("--figures", metavar="DIR", default="figures", help="folder of the figures' NAME.json and NAME.png")
+    p.add_argument("--derivations", metavar="DIR", default="derivations",
+                   help="folder of the derivations' README.md (generated afresh when missing)")
+    p.add_argument("--verify", metavar="JSON", help="claims from this 'dln-theory verify --json' file "
+                   "(default: run every claim in quick mode)")
+    p.add_argument("--no-claims", action="store_true", help="leave the claims out")
+    p.set_defaults(run=_report)
 
     p = sub.add_parser("cache", help="show or empty the on-disk cache of sweeps, runs and figures")
     p.add_argument("action", choices=("info", "clear"), help="show the folder, entries and size, or empty it")

@@ -15,7 +15,6 @@ are capitalized and joined, digits and Greek letters spelled out (``order_2`` �
 ``α`` → ``Alpha``), anything else dropped; two sources that would give one name are refused.
 """
 
-import json
 import math
 import re
 import unicodedata
@@ -98,11 +97,6 @@ def claim_macros(claims, digits: int = 3) -> list[tuple[str, str, str]]:
                  for key in ("predicted", "simulated", "error", "tolerance")]
         rows.append((macro_name("claim", c["name"], "result"), result, source))
     return rows
-
-
-def read_claims(path) -> list[dict]:
-    """The claim records of a ``dln-theory verify --json`` file."""
-    return json.loads(Path(path).read_text(encoding="utf-8"))["claims"]
 
 
 def render(rows, header: str = "") -> str:
