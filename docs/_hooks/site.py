@@ -6,7 +6,8 @@
 - Tutorials (``docs/tutorial_*.md``) are executed while the site is built: each plain
   ``python`` fence becomes a markdown-exec block of one session per page, shown with its
   output: as text, or rendered when the block's first line is ``# output: html`` or
-  ``# output: markdown`` (Markdown output goes through the page's extensions, math included). The source files keep plain fences, so they read the same on a forge and
+  ``# output: markdown`` (Markdown output goes through the page's extensions, math included).
+  The source files keep plain fences, so they read the same on a forge and
   ``tests/test_tutorial_*.py`` can run them block by block.
 - Two result pages are generated from the repository's committed outputs: ``derivations.md``
   from ``derivations/README.md`` (written by ``dln-theory derive all --check``) and
