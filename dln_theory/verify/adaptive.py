@@ -198,6 +198,8 @@ ORDER_PAIRS = {
     "adam": (lambda h: Adam(h, beta1=ADAM["beta1"], beta2=ADAM["beta2"], eps=0.0, eps_root=ADAM["eps_root"]),
              lambda h: AdamField(**ADAM)),
     "nsam": (lambda h: SAM(h, rho=RHO_OVER_H * h), lambda h: NSAMField(rho=RHO_OVER_H * h)),
+    "rmsprop": (lambda h: RMSProp(h, beta2=ADAM["beta2"], eps=0.0, eps_root=ADAM["eps_root"], bias_correction=True),
+                lambda h: AdamField(**{**ADAM, "beta1": 0.0})),
 }
 
 
@@ -248,6 +250,18 @@ def adam_order(quick):
     leaves slope 1.
     """
     return _order("adam", quick)
+
+
+@claim("rmsprop_follows_lie_series_field", "Cattaneo, Klusowski & Shigida arXiv:2309.00079 (RMSProp: "
+       "beta = 0); derivations/adaptive_maps.py",
+       defects={"Adam's field (β₁ = 0.3) for RMSProp": {
+                    "ORDER_PAIRS": {"rmsprop": (ORDER_PAIRS["rmsprop"][0], lambda h: AdamField(**ADAM))}}})
+def rmsprop_order(quick):
+    """RMSProp (β₂ = 0.6, ε = 0.1 under the root, bias correction) on the same DLN and horizon
+    stays within O(h²) of the flow of `AdamField` with β₁ = 0: fitted slope 2, tolerance 0.3 on
+    the slope (as for Adam, from below); Adam's field (β₁ = 0.3) leaves an O(h) error, slope 1.
+    """
+    return _order("rmsprop", quick)
 
 
 @claim("nsam_follows_lie_series_field", "Compagnoni et al. arXiv:2301.08203 (drift rho*|grad L|); "
