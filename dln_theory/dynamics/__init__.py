@@ -26,3 +26,4 @@ from .input_gradient import SpectReg as SpectReg
 from .normalized import NormalizedFlow as NormalizedFlow
 from .normalized import NormalizedGD as NormalizedGD
 from .sam import SAM as SAM
+from .sme import SME as SME
