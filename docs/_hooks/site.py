@@ -73,8 +73,44 @@ def on_files(files, config):
     return files
 
 
+def public_modules(page: str) -> list[str]:
+    """Dotted names of the public modules an API page documents: every ``.py`` file under the
+    page's folder (`API_FOLDERS`) whose path has no part starting with ``_`` (packages by their
+    ``__init__.py``), so that a new module appears in the reference without editing the page."""
+    folder, prefix = API_FOLDERS[page]
+    names = []
+    for path in sorted((ROOT / folder).rglob("*.py")):
+        parts = path.relative_to(ROOT / folder).with_suffix("").parts
+        if page == "api/simulation.md" and (len(parts) != 1 or parts == ("__init__",)):
+            continue  # the top level: its modules only (subpackages have their own pages)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        if any(p.startswith("_") for p in parts):
+            continue
+        names.append(".".join((prefix, *parts)))
+    return names
+
+
+#: API page → (folder, dotted prefix) of the modules it documents.
+API_FOLDERS = {
+    "api/simulation.md": ("dln_theory", "dln_theory"),
+    "api/dynamics.md": ("dln_theory/dynamics", "dln_theory.dynamics"),
+    "api/theory.md": ("dln_theory/theory", "dln_theory.theory"),
+    "api/verify.md": ("dln_theory/verify", "dln_theory.verify"),
+    "api/deepnet.md": ("dln_theory/deepnet", "dln_theory.deepnet"),
+    "api/derivations.md": ("derivations", "dln_theory.derivations"),
+    "api/figures.md": ("figures", "dln_theory.figures"),
+}
+_DIRECTIVE = re.compile(r"^::: (\S+)", flags=re.M)
+
+
 def on_page_markdown(markdown, page, config, files):
-    """Execute the python fences of tutorial pages at build time (markdown-exec, one session each)."""
+    """API pages: append a ``:::`` directive for every public module the page does not list yet.
+    Tutorials: execute their python fences at build time (markdown-exec, one session each)."""
+    if page.file.src_uri in API_FOLDERS:
+        listed = set(_DIRECTIVE.findall(markdown))
+        missing = [m for m in public_modules(page.file.src_uri) if m not in listed]
+        return markdown + "".join(f"\n::: {m}\n" for m in missing)
     name = Path(page.file.src_uri).stem
     if not name.startswith("tutorial_"):
         return markdown
