@@ -72,6 +72,53 @@ class Trajectory(eqx.Module):
     def diverged(self):
         return self.diverged_at >= 0
 
+    def __repr__(self) -> str:
+        """One line: batch shape, saves, dimension, time span, and how the runs ended."""
+        try:
+            loss = np.asarray(self.loss)
+        except jax.errors.TracerArrayConversionError:  # inside a transformation: shapes only
+            return eqx.tree_pformat(self)
+        batch, saves, d = loss.shape[:-1], loss.shape[-1], np.shape(self.beta)[-1]
+        t = np.asarray(self.t)
+        diverged, converged = np.asarray(self.diverged_at) >= 0, np.asarray(self.converged_at) >= 0
+        final = loss[..., -1]
+        head = f"batch {batch}, " if batch else ""
+        if not batch:
+            ended = (f"diverged at step {int(self.diverged_at)}" if diverged else
+                     f"converged at step {int(self.converged_at)}" if converged else f"{int(self.steps)} steps")
+            return (f"Trajectory({saves} saves, d={d}, t ∈ [{t[0]:.4g}, {t[-1]:.4g}], {ended}, "
+                    f"final loss {final:.3g})")
+        return (f"Trajectory({head}{saves} saves, d={d}, t ≤ {np.nanmax(t):.4g}, {int(diverged.sum())} diverged, "
+                f"{int(converged.sum())} converged, final loss {np.nanmin(final):.3g} … {np.nanmax(final):.3g})")
+
+    def to_xarray(self, dims=(), coords=None):
+        """The trajectory as an ``xarray.Dataset`` (``pip install -e '.[xarray]'``).
+
+        Dimensions: the batch axes named by ``dims`` (default ``batch_0``, …) with values
+        ``coords`` (name → 1-D values), then ``save`` (t is a coordinate of a single run), and
+        ``coordinate`` (i = 0 … d−1) for β and α_eff², ``factor`` × ``coordinate`` for the final
+        parameters θ; ``steps``, ``diverged_at`` and ``converged_at`` have the batch axes only.
+        """
+        import xarray as xr
+
+        batch = np.shape(self.loss)[:-1]
+        dims = tuple(dims) or tuple(f"batch_{i}" for i in range(len(batch)))
+        if len(dims) != len(batch):
+            raise ValueError(f"dims={dims} names {len(dims)} batch axes; the trajectory has {len(batch)}: {batch}")
+        tail = {"t": ("save",), "beta": ("save", "coordinate"), "loss": ("save",), "grad_norm": ("save",),
+                "alpha_eff2": ("save", "coordinate"), "params": ("factor", "coordinate")}
+        data = {}
+        for name in (f.name for f in dataclasses.fields(self)):
+            value = np.asarray(getattr(self, name))
+            extra = tail.get(name, tuple(f"{name}_{i}" for i in range(value.ndim - len(batch))))
+            data[name] = (dims + extra, value)
+        labels = {k: np.asarray(v) for k, v in (coords or {}).items()}
+        labels["coordinate"] = np.arange(np.shape(self.beta)[-1])
+        if not batch:
+            labels["t"] = ("save", np.asarray(self.t))
+            data.pop("t")
+        return xr.Dataset(data, coords=labels)
+
 
 def _float(x):
     return jnp.asarray(x, dtype=float)

@@ -62,6 +62,28 @@ class SweepResult:
             for index in zip(*np.nonzero(steps >= 0))
         ]
 
+    def __repr__(self) -> str:
+        """One line: the grid axes with their ranges, the trajectory summary, the cache folder."""
+        axes = ", ".join(f"{name}: {len(v)} in [{np.min(v):.3g}, {np.max(v):.3g}]" for name, v in self.axes.items())
+        error = ("" if self.test_error is None else
+                 f", final test error {np.nanmin(np.asarray(self.test_error)[..., -1]):.3g} … "
+                 f"{np.nanmax(np.asarray(self.test_error)[..., -1]):.3g}")
+        return f"SweepResult(grid {self.shape} over {{{axes}}}{error}; {self.trajectory!r}; cache {self.cache_path})"
+
+    def to_xarray(self):
+        """The grid as an ``xarray.Dataset`` with the grid axes as dimensions and their values as
+        coordinates (`Trajectory.to_xarray`), plus ``test_error`` and ``test_loss`` when known::
+
+            ds = dt.sweep(...).to_xarray()
+            ds.test_error.isel(save=-1).sel(eps=0.1).plot()    # or .to_dataframe()
+        """
+        ds = self.trajectory.to_xarray(dims=tuple(self.axes), coords=self.axes)
+        for name in ("test_error", "test_loss"):
+            value = getattr(self, name)
+            if value is not None:
+                ds[name] = (tuple(self.axes) + ("save",), np.asarray(value))
+        return ds
+
 
 def sweep(
     method: Method,

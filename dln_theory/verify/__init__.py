@@ -69,6 +69,12 @@ class Outcome:
             return "FAIL"
         return "REFUTED" if self.refuted else "PASS"
 
+    def __repr__(self) -> str:
+        relation = "≤" if self.agrees else ">"
+        quantity = f"; {self.quantity}" if self.quantity else ""
+        return (f"Outcome({self.name}: {self.result}, predicted {self.predicted:.6g}, simulated {self.simulated:.6g}, "
+                f"error {self.error:.2e} {relation} tolerance {self.tolerance:.2e}{quantity}; {self.source})")
+
 
 def loglog_slope(x, y) -> float:
     """Least-squares slope of log y against log x: the fitted convergence order of an error."""
@@ -172,6 +178,15 @@ def format_table(outcomes) -> str:
     n_refuted = sum(o.passed and o.refuted for o in outcomes)
     rows.append(f"{n_pass - n_refuted} passed, {n_refuted} refuted as registered, {len(outcomes) - n_pass} failed")
     return "\n".join(rows)
+
+
+def to_dataframe(outcomes):
+    """The outcomes as a ``pandas.DataFrame`` indexed by claim name, with every field of `Outcome`
+    and ``passed`` and ``result`` (``pip install -e '.[xarray]'`` brings pandas)."""
+    import pandas as pd
+
+    rows = [{**asdict(o), "passed": o.passed, "result": o.result} for o in outcomes]
+    return pd.DataFrame(rows).set_index("name")
 
 
 def to_json(outcomes) -> str:
