@@ -273,7 +273,7 @@ def sgd_gain_before_run(quick):
 
 #: label-noise grid: (n, d, k), α, step sizes η, lasso weights λ̄ (σ chosen so that the mean
 #: λ_j is λ̄), burn-in and averaging times, seeds.
-_LN_SETUP = {True: ((20, 30, 3), 0.1, (0.05,), (0.05, 0.1), 300.0, 1200.0, 4),
+_LN_SETUP = {True: ((20, 30, 3), 0.1, (0.05,), (0.1,), 300.0, 1200.0, 4),
              False: ((20, 30, 3), 0.1, (0.025, 0.05), (0.05, 0.1), 300.0, 1200.0, 8)}
 
 
