@@ -31,7 +31,8 @@ from . import _cache, __version__
 DESCRIPTION = """\
 Theory of implicit regularization in diagonal linear networks: derive modified equations and
 implicit biases symbolically, verify theory predictions against simulations, regenerate the
-theory figures, and export the checked numbers for a paper.
+theory figures (with provenance), export the checked numbers as LaTeX macros for a paper, and
+collect everything in one static HTML report.
 
 Every output path is checked before any work. Relative paths and the defaults (./derivations,
 ./figures, ./benchmarks) are relative to the current working directory, never to the installed
@@ -330,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "tolerance, result, source), every derivation typeset with MathJax, every "
                                    "figure with its caption, check and provenance, and the provenance of the "
                                    "report. It opens from the file system: no server, no network.")
-    p.add_argument("--out", metavar="DIR", default="report", help="output folder")
+    p.add_argument("--out", metavar="DIR", default="out/report", help="output folder (DIR/index.html)")
     p.add_argument("--figures", metavar="DIR", default="figures", help="folder of the figures' NAME.json and NAME.png")
     p.add_argument("--derivations", metavar="DIR", default="derivations",
                    help="folder of the derivations' README.md (generated afresh when missing)")
