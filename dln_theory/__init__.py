@@ -36,6 +36,8 @@ def _enable_compilation_cache() -> None:
 _enable_compilation_cache()
 
 from .dynamics import BGR as BGR  # noqa: E402
+from .dynamics import SME as SME  # noqa: E402
+from .dynamics import Adam as Adam  # noqa: E402
 from .dynamics import FGR as FGR  # noqa: E402
 from .dynamics import GD as GD  # noqa: E402
 from .dynamics import GR as GR  # noqa: E402
@@ -47,6 +49,10 @@ from .dynamics import Flooding as Flooding  # noqa: E402
 from .dynamics import GradientFlow as GradientFlow  # noqa: E402
 from .dynamics import HeavyBall as HeavyBall  # noqa: E402
 from .dynamics import Nesterov as Nesterov  # noqa: E402
+from .dynamics import NormalizedFlow as NormalizedFlow  # noqa: E402
+from .dynamics import NormalizedGD as NormalizedGD  # noqa: E402
+from .dynamics import RMSProp as RMSProp  # noqa: E402
+from .dynamics import SignGD as SignGD  # noqa: E402
 from .dynamics import SpectReg as SpectReg  # noqa: E402
 from .dynamics import Method as Method  # noqa: E402
 from .dynamics import ModifiedFlow as ModifiedFlow  # noqa: E402
@@ -63,7 +69,9 @@ from .simulate import Trajectory as Trajectory  # noqa: E402
 from .simulate import simulate as simulate  # noqa: E402
 from .sweep import SweepResult as SweepResult  # noqa: E402
 from .sweep import sweep as sweep  # noqa: E402
+from .theory.fields import AdamField as AdamField  # noqa: E402
 from .theory.fields import LossField as LossField  # noqa: E402
 from .theory.fields import ModifiedField as ModifiedField  # noqa: E402
+from .theory.fields import NSAMField as NSAMField  # noqa: E402
 
 __version__ = "0.1.0"

@@ -196,7 +196,7 @@ def test_schedules():
     ("kwargs", "match"),
     [
         (dict(model="transformer"), "model='transformer' is not allowed"),
-        (dict(methods=["sgd", "adam"]), "methods='adam' is not allowed"),
+        (dict(methods=["sgd", "lbfgs"]), "methods='lbfgs' is not allowed"),
         (dict(data="imagenet"), "data='imagenet' is not allowed"),
         (dict(batch_size=100), "batch_size=100 is not allowed.*n_train=32"),
         (dict(data="cifar10", data_root="/nonexistent/folder", n_train=None), "data_root='/nonexistent/folder'"),
@@ -223,6 +223,14 @@ def test_bad_train_inputs():
         train("sgd", _mlp(), ds, 1, 0)
     with pytest.raises(ValueError, match="lam=0.1 is not allowed for method 'gr'"):
         make_method("gr", lam=0.1)
+    with pytest.raises(ValueError, match="momentum=0.9 is not allowed for Adam"):
+        make_method("adam", momentum=0.9)
+
+
+def test_adam_from_the_registry_is_adam_with_its_moments():
+    method = make_method("adam", eta=0.01, beta1=0.8, beta2=0.95, adam_eps=1e-6)
+    assert isinstance(method, dt.Adam) and method.bias_correction
+    assert (float(method.beta1), float(method.beta2), float(method.eps)) == (0.8, 0.95, 1e-6)
 
 
 def test_cli_train_and_compare(tmp_path, capsys):

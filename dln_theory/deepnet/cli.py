@@ -24,6 +24,8 @@ _FLOAT_OPTIONS = {
     "eps": "finite-difference step ε (fgr, bgr)", "rho": "SAM radius ρ (sam, usam)",
     "b": "flood level b (flooding)", "lam": "regularizer λ (datagrad, spectreg, wd)",
     "momentum": "heavy-ball momentum μ", "weight_decay": "weight decay added to every method",
+    "beta1": "first-moment decay β₁ (adam)", "beta2": "second-moment decay β₂ (rmsprop, adam)",
+    "adam_eps": "ε added to the root (rmsprop, adam)",
 }
 
 

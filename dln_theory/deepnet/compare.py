@@ -19,9 +19,13 @@ flooding   `Flooding`                                          b
 datagrad   `DataGrad` (Varga et al.)                           lam
 spectreg   `SpectReg` (Varga et al.)                           lam
 wd         `SGD` with weight decay weight_decay + lam          lam
+signgd     `SignGD` (sign descent)                             —
+rmsprop    `RMSProp`                                           beta2, adam_eps
+adam       `Adam`, bias-corrected                              beta1, beta2, adam_eps
 =========  ==================================================  ===================
 
-eta, momentum, weight_decay, batch_size and the schedule apply to every method.
+eta, momentum, weight_decay, batch_size and the schedule apply to every method; the momentum of
+signgd, rmsprop and adam must be 0 (β₁ is Adam's momentum).
 """
 
 import dataclasses
@@ -37,7 +41,7 @@ import jax
 import numpy as np
 
 from .. import _cache, _validate
-from ..dynamics import BGR, FGR, GD, GR, SAM, SGD, DataGrad, Flooding, Method, SpectReg
+from ..dynamics import BGR, FGR, GD, GR, SAM, SGD, Adam, DataGrad, Flooding, Method, RMSProp, SignGD, SpectReg
 from . import measure as _measure
 from .data import DATASETS, Dataset, load_dataset
 from .networks import NETWORKS, make_network
@@ -65,6 +69,19 @@ def _weight_decay(*, lam, weight_decay, **values):
     return _gd_or_sgd(weight_decay=weight_decay + lam, **values)
 
 
+def _adaptive(cls):
+    """Build ``cls`` (SignGD, RMSProp, Adam), which has no heavy-ball momentum, from the common
+    values; ``adam_eps`` is its ε (``eps`` is F-GR's finite-difference step)."""
+
+    def build(*, momentum, adam_eps=None, **values):
+        if momentum != 0:
+            raise ValueError(f"momentum={momentum!r} is not allowed for {cls.__name__}: give 0 "
+                             f"(its own moments play that role)")
+        return cls(**values) if adam_eps is None else cls(eps=adam_eps, **values)
+
+    return build
+
+
 #: name -> how to build it; the table of the module docstring.
 REGISTRY: dict[str, _Entry] = {
     "sgd": _Entry(_gd_or_sgd, ()),
@@ -78,12 +95,15 @@ REGISTRY: dict[str, _Entry] = {
     "datagrad": _Entry(DataGrad, ("lam",)),
     "spectreg": _Entry(SpectReg, ("lam",)),
     "wd": _Entry(_weight_decay, ("lam",)),
+    "signgd": _Entry(_adaptive(SignGD), ()),
+    "rmsprop": _Entry(_adaptive(RMSProp), ("beta2", "adam_eps")),
+    "adam": _Entry(_adaptive(Adam), ("beta1", "beta2", "adam_eps")),
 }
 METHOD_PARAMS = {name: entry.params for name, entry in REGISTRY.items()}
 METHODS = tuple(REGISTRY)
 COMMON_PARAMS = ("eta", "momentum", "weight_decay")
 DEFAULTS = {"eta": 0.05, "momentum": 0.0, "weight_decay": 0.0, "gamma": 0.01, "eps": 0.05,
-            "rho": 0.05, "b": 0.05, "lam": 0.01}
+            "rho": 0.05, "b": 0.05, "lam": 0.01, "beta1": 0.9, "beta2": 0.999, "adam_eps": 1e-8}
 SCHEDULES = ("constant", "cosine", "step")
 RESULTS_DIR = Path("results") / "deepnet"
 
@@ -153,7 +173,7 @@ def method_grid(names: Sequence[str], values: Mapping[str, Sequence[float]],
 
 
 _SYMBOL = {"eta": "η", "momentum": "μ", "weight_decay": "wd", "gamma": "γ", "eps": "ε",
-           "rho": "ρ", "b": "b", "lam": "λ"}
+           "rho": "ρ", "b": "b", "lam": "λ", "beta1": "β₁", "beta2": "β₂", "adam_eps": "ε_Adam"}
 
 
 @dataclasses.dataclass(frozen=True)
