@@ -222,7 +222,7 @@ def _replace(obj, parts, value):
 
 class Progress(NamedTuple):
     """The state of one configuration between steps: parameters, method state, time, counters,
-    PRNG key and the save buffers (one row per save point)."""
+    PRNG key and the save buffers (t and θ, one row per save point)."""
 
     params: jax.Array
     state: object
@@ -235,16 +235,21 @@ class Progress(NamedTuple):
 
 
 def record(objective, params, t) -> tuple:
-    """(t, β, L, ‖∇L‖, α_eff²) at ``params``: one row of the saves."""
+    """(t, β, L, ‖∇L‖, α_eff²) at ``params``: one row of the trajectory."""
     loss, grad = objective.value_and_grad(params)
     return (t, objective.model.beta(params), loss, _tree.norm(grad), objective.model.alpha_eff2(params))
 
 
 def begin(method, objective, params0, key, n_saves: int) -> Progress:
-    """The progress before the first step, with the initial save recorded."""
+    """The progress before the first step, with the initial save (t = 0, θ₀) in row 0.
+
+    A save stores only (t, θ); `finish` derives the rows of the trajectory (`record`) from them
+    after the run, all save points at once, so the loop over steps never evaluates a gradient for
+    a save and never copies the buffers.
+    """
     t0 = jnp.zeros((), dtype=float)
-    rec0 = record(objective, params0, t0)
-    saves = jax.tree.map(lambda r: jnp.zeros((n_saves,) + r.shape, r.dtype).at[0].set(r), rec0)
+    saves = jax.tree.map(lambda r: jnp.zeros((n_saves,) + jnp.shape(r), r.dtype).at[0].set(r),
+                         (t0, params0))
     minus_one = -jnp.ones((), dtype=int)
     return Progress(jnp.copy(params0), method.init(params0, objective), t0, jnp.zeros((), dtype=int),
                     jnp.copy(key), minus_one, minus_one, saves)
@@ -273,11 +278,20 @@ def advance(method, objective, progress: Progress, start, stop, save_every: int,
             t=jnp.where(move, p.t + aux["dt"], p.t), steps=jnp.where(move, p.steps + 1, p.steps),
             key=key, diverged_at=jnp.where(running & ~ok, p.steps, p.diverged_at))
 
-    def save(p, row):
-        rec = record(objective, p.params, p.t)
-        converged_at = jnp.where((p.converged_at < 0) & (rec[2] < loss_tol), p.steps, p.converged_at)
-        saves = jax.tree.map(lambda buf, r: buf.at[row].set(r), p.saves, rec)
+    def save(p, row, due):
+        # Written in place whether due or not (a row rewritten as it was): a conditional around
+        # the write would copy the buffers at every block.
+        saves = jax.tree.map(lambda buf, r: buf.at[row].set(jnp.where(due, r, buf[row])), p.saves,
+                             (p.t, p.params))
+        # The loss is needed only for a positive loss_tol (any configuration's, so that the
+        # predicate stays unbatched under vmap and the conditional is not a select).
+        below = jax.lax.cond(due & anywhere(jnp.asarray(loss_tol) > 0),
+                             lambda q: objective.loss(q) < loss_tol, lambda q: jnp.zeros((), bool), p.params)
+        converged_at = jnp.where((p.converged_at < 0) & below, p.steps, p.converged_at)
         return p._replace(converged_at=converged_at, saves=saves)
+
+    def anywhere(flag):
+        return flag if axis_name is None else jax.lax.psum(flag.astype(int), axis_name) > 0
 
     def frozen(p):
         stopped = (p.diverged_at >= 0) | (p.converged_at >= 0)
@@ -294,28 +308,31 @@ def advance(method, objective, progress: Progress, start, stop, save_every: int,
         end = jnp.minimum((i // save_every + 1) * save_every, stop)
         # The save buffers stay out of the loop over steps (carried there, they cost a copy a step).
         p = jax.lax.fori_loop(i, end, one_step, p._replace(saves=()))._replace(saves=p.saves)
-        p = jax.lax.cond(end % save_every == 0, lambda q: save(q, end // save_every), lambda q: q, p)
+        p = save(p, end // save_every, end % save_every == 0)
         return end, p
 
     return jax.lax.while_loop(keep_going, block, (jnp.asarray(start), progress))
 
 
-def finish(progress: Progress, reached, save_every: int) -> Trajectory:
-    """The trajectory; save rows after the stopping point repeat the last one."""
+def finish(objective, progress: Progress, reached, save_every: int) -> Trajectory:
+    """The trajectory: `record` at each saved (t, θ), after the run; save rows after the stopping
+    point repeat the last one."""
     last = reached // save_every
     rows = jnp.arange(progress.saves[0].shape[0])
 
     def pad(buf):
         return jnp.where((rows > last).reshape((-1,) + (1,) * (buf.ndim - 1)), buf[last], buf)
 
-    return Trajectory(*map(pad, progress.saves), progress.params, progress.steps, progress.diverged_at,
-                      progress.converged_at)
+    t, params = jax.tree.map(pad, progress.saves)
+    # One save point at a time (a loop, not vmap): memory of one gradient per configuration.
+    records = jax.lax.map(lambda row: record(objective, row[1], row[0]), (t, params))
+    return Trajectory(*records, progress.params, progress.steps, progress.diverged_at, progress.converged_at)
 
 
 def outputs(run: "Run", progress: Progress, reached) -> dict:
     """Trajectory fields, and ‖β − β*‖² and the test loss at each save when the data has them."""
-    *_, data = run.configuration()
-    traj = finish(progress, reached, run.save_every)
+    _, objective, *_, data = run.configuration()
+    traj = finish(objective, progress, reached, run.save_every)
     out = {f.name: getattr(traj, f.name) for f in dataclasses.fields(Trajectory)}
     if data.beta_star is not None:
         out["test_error"] = data.test_error(traj.beta)
@@ -327,9 +344,12 @@ def outputs(run: "Run", progress: Progress, reached) -> dict:
 # ------------------------------------------------------------------------------- a batch of runs
 
 
-def _begin(run, v) -> Progress:
+def _begin(run, v, i) -> Progress:
     r = run.at(v)
     method, objective, params0, key, _ = r.configuration()
+    # θ is per configuration (batched by the index i under vmap) even where no grid value reaches
+    # it (one configuration), so that the method state derived from it is batched as in `_advance`.
+    params0 = jnp.where(i >= 0, params0, params0)
     progress = begin(method, objective, params0, key, r.n_saves)
     # A loop of no steps gives the progress the batching that the loop gives it under vmap.
     return advance(method, objective, progress, 0, 0, r.save_every, r.loss_tol, r.divergence_bound, AXIS)[1]
@@ -346,20 +366,20 @@ def _axes(like: Progress, unbatched) -> Progress:
 def vmap_axes(run: Run, values, index) -> Progress:
     """The vmap axes of the progress of a batch: 0, or None for the leaves of the method state and
     the PRNG key that stay the same for every configuration (under vmap: unbatched), e.g. SGD's
-    epoch counter and permutation in a sweep over α.
+    epoch counter and permutation in a sweep over α, and all of them for one configuration.
+    An unbatched step counter keeps SGD's reshuffle a conditional taken once per epoch (a batched
+    one would turn it into a select that draws a permutation at every step).
 
     Those cross the boundary between compiled segments unbatched, as they would stay inside one
     compiled loop, so that a sweep does not pay per configuration for them. Found by tracing
     (`jax.eval_shape`): vmap refuses an unbatched output axis for a batched leaf.
     """
-    if index.shape[0] == 1:  # one configuration: nothing to share
-        return Progress(*(0,) * len(Progress._fields))
-    like = jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), axis_name=AXIS), values, index)
+    like = jax.eval_shape(jax.vmap(lambda v, i: _begin(run, v, i), axis_name=AXIS), values, index)
     n = len(jax.tree.leaves((like.state, like.key)))
 
     def unbatched(ids):
         try:
-            jax.eval_shape(jax.vmap(lambda v, _: _begin(run, v), out_axes=_axes(like, ids), axis_name=AXIS),
+            jax.eval_shape(jax.vmap(lambda v, i: _begin(run, v, i), out_axes=_axes(like, ids), axis_name=AXIS),
                            values, index)
         except ValueError:
             return False
@@ -374,7 +394,7 @@ def vmap_axes(run: Run, values, index) -> Progress:
 
 
 def _start(run, values, index, axes):
-    return jax.vmap(lambda v, _: _begin(run, v), out_axes=axes, axis_name=AXIS)(values, index)
+    return jax.vmap(lambda v, i: _begin(run, v, i), out_axes=axes, axis_name=AXIS)(values, index)
 
 
 def _advance(fixed, progress):

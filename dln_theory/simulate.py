@@ -112,4 +112,4 @@ def run(method, objective, params0, key, loss_tol, divergence_bound, n_blocks: i
     progress = begin(method, objective, params0, key, n_blocks + 1)
     reached, progress = advance(method, objective, progress, 0, n_blocks * save_every, save_every, loss_tol,
                                 divergence_bound)
-    return finish(progress, reached, save_every)
+    return finish(objective, progress, reached, save_every)
