@@ -92,6 +92,53 @@ def time_first_and_steady(fn, repeats: int = 1):
     return Timing(run_s, max(first - run_s, 0.0), repeats), out
 
 
+class CompileCounter:
+    """Counts what JAX compiles inside a ``with`` block, from its monitoring events.
+
+    Attributes (after the block): ``traces`` (functions traced to a jaxpr), ``programs`` (XLA
+    programs built, each compiled or loaded from the persistent compilation cache), ``compile_s``
+    (their seconds), ``cache_hits`` / ``cache_misses`` (persistent cache lookups).
+    """
+
+    _EVENTS = {"/jax/core/compile/jaxpr_trace_duration": "traces",
+               "/jax/core/compile/backend_compile_duration": "programs"}
+
+    def __init__(self):
+        self.traces = self.programs = self.cache_hits = self.cache_misses = 0
+        self.compile_s = 0.0
+
+    def _duration(self, event, seconds, **_):
+        name = self._EVENTS.get(event)
+        if name is not None:
+            setattr(self, name, getattr(self, name) + 1)
+        if name == "programs":
+            self.compile_s += seconds
+
+    def _event(self, event, **_):
+        if event == "/jax/compilation_cache/cache_hits":
+            self.cache_hits += 1
+        elif event == "/jax/compilation_cache/cache_misses":
+            self.cache_misses += 1
+
+    def __enter__(self):
+        import jax.monitoring
+
+        jax.monitoring.register_event_duration_secs_listener(self._duration)
+        jax.monitoring.register_event_listener(self._event)
+        return self
+
+    def __exit__(self, *exc):
+        import jax.monitoring
+
+        jax.monitoring.unregister_event_duration_listener(self._duration)
+        jax.monitoring.unregister_event_listener(self._event)
+        return False
+
+    def as_dict(self) -> dict:
+        return {"traces": self.traces, "programs": self.programs, "compile_s": self.compile_s,
+                "cache_hits": self.cache_hits, "cache_misses": self.cache_misses}
+
+
 def matmul_peak(size: int = 2048, repeats: int = 3, backend: str = "numpy") -> float:
     """float64 FLOP/s of a square ``size``×``size`` matrix product (2·size³ flop), best of a few.
 

@@ -1,9 +1,14 @@
 """The field's own jobs end to end with dln-theory (compilation included) against NumPy loops.
 
     python benchmarks/bench_jobs.py [--quick | --tiny] [--jobs a b c d] [--profile] [--json FILE]
+                                    [--no-cache-runs]
 
 ``--quick``: 10-100x fewer steps (under a minute); ``--tiny``: a few steps (for the tests);
 ``--profile``: also where the steady-state time of (a) and (b) goes (see `profile`).
+Unless ``--tiny`` or ``--no-cache-runs``, jobs (a)-(c) also run end to end in two fresh processes
+that share one new persistent compilation cache folder: the first compiles (cold cache), the
+second loads the compiled programs (warm cache); targets ≥ 5× (cold) and ≥ 20× (warm) the NumPy
+loop of the same job (`cache_runs`).
 
 Jobs (issue [6]; P-E network β = u ⊙ v, u(0) = √2·α, v(0) = 0, α = 0.1, float64, CPU):
 
@@ -26,7 +31,9 @@ What is timed:
 * **dln-theory**: the first call of `dln_theory.sweep` (``cache=False``, one save at the end) after
   ``jax.clear_caches()``: tracing, XLA compilation, the run and the transfer of the results to
   NumPy, i.e. what a user waits for in a fresh process. "compile" = first call − a second
-  (steady) call of the same sweep; "steady" is that second call.
+  (steady) call of the same sweep; "steady" is that second call. "progs" counts the XLA programs
+  the first call built and "hits" those the persistent compilation cache of this process served
+  (`_measure.CompileCounter`): with hits the row is not a cold start.
 * **NumPy**: the plain Python loop over runs and steps that one writes first:
   `_baselines.gd_single` and `sgd_single` (reshuffled indices drawn inside the timed job), and
   `sam_single` / `one_sam_single` below (1-SAM's per-example ascent vectorized over examples with
@@ -52,7 +59,9 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from dataclasses import asdict, dataclass  # noqa: E402
 
@@ -71,6 +80,8 @@ ETA_B = 1e-3
 ETA_C = 0.1  # 3/d: "step sizes a few multiples of 1/d" (docs/conventions.md §6)
 RHOS_C = np.logspace(-2, 0, 7)
 TARGET_RATIO = 20.0
+TARGET_WARM, TARGET_COLD = 20.0, 5.0  # end-to-end ratios with a warm / cold compilation cache
+LIBRARY_ONLY = False  # --library-only: the NumPy loops are not measured (the cache runs)
 TARGET_SOLVE_S = 0.1
 NUMPY_REPEATS = 2
 
@@ -166,6 +177,8 @@ class Row:
     runs: int = 0
     diverged: int = 0
     note: str = ""
+    programs: int = 0  # XLA programs built by the first call (compiled or loaded from the cache)
+    cache_hits: int = 0  # of those, loaded from the persistent compilation cache
 
     @property
     def compile_s(self):
@@ -185,15 +198,17 @@ class Row:
 
 
 def time_library(call):
-    """(first call after clearing JAX's caches, steady second call, result of the first call)."""
+    """(first call after clearing JAX's in-memory caches, steady second call, result of the first
+    call, what the first call compiled: `_measure.CompileCounter`)."""
     import jax
 
     jax.clear_caches()
-    t0 = time.perf_counter()
-    out = ms._block(call())
-    first = time.perf_counter() - t0
+    with ms.CompileCounter() as compiles:
+        t0 = time.perf_counter()
+        out = ms._block(call())
+        first = time.perf_counter() - t0
     steady, _ = ms.best_time(call, 1)
-    return first, steady, out
+    return first, steady, out, compiles
 
 
 def sweep_call(method, problem, grid, n_steps):
@@ -234,6 +249,8 @@ def scaled_numpy(run_one, runs, steps, n_steps_np, per_run_setup=None):
     measured seconds). ``per_run_setup(i)`` (optional) is a cost paid once per run (data), measured
     on the same runs and added len(steps) times.
     """
+    if LIBRARY_ONLY:
+        return float("nan"), float("nan")
     if len(runs) == 0:
         raise RuntimeError("no run to measure the NumPy loop on: every configuration diverged")
     with np.errstate(over="raise", invalid="raise"):  # a measured run must not diverge
@@ -247,17 +264,22 @@ def scaled_numpy(run_one, runs, steps, n_steps_np, per_run_setup=None):
     return total, measured
 
 
-def make_row(job, lib, numpy_s, numpy_measured, runs=0, diverged=0, note=""):
-    first, steady = lib
+def make_row(job, lib, numpy_s, numpy_measured, runs=0, diverged=0, note="", programs=0,
+             cache_hits=0):
+    """A row from ``lib`` = (first, steady[, CompileCounter of the first call])."""
+    first, steady, *compiles = lib
+    if compiles:
+        programs, cache_hits = compiles[0].programs, compiles[0].cache_hits
     return Row(job, first, steady, numpy_s, numpy_measured, numpy_s / numpy_measured,
                f">= {TARGET_RATIO:.0f}x", bool(numpy_s / first >= TARGET_RATIO), runs, diverged,
-               note)
+               note, programs, cache_hits)
 
 
 def total_row(job, rows, note=""):
     lib = (sum(r.lib_s for r in rows), sum(r.lib_steady_s for r in rows))
     return make_row(job, lib, sum(r.numpy_s for r in rows), sum(r.numpy_measured_s for r in rows),
-                    sum(r.runs for r in rows), sum(r.diverged for r in rows), note)
+                    sum(r.runs for r in rows), sum(r.diverged for r in rows), note,
+                    sum(r.programs for r in rows), sum(r.cache_hits for r in rows))
 
 
 # --------------------------------------------------------------------------------------- jobs
@@ -276,8 +298,8 @@ def job_a(mode: Mode, outputs: dict) -> list[Row]:
     problem, X, y = problem_ac()
     T, rows = mode.steps_a, []
     for name in ("GD", "SGD"):
-        first, steady, res = time_library(sweep_call(library_method(name, ETAS_A[0]), problem,
-                                                     {"eta": ETAS_A}, T))
+        call = sweep_call(library_method(name, ETAS_A[0]), problem, {"eta": ETAS_A}, T)
+        first, steady, res, compiles = time_library(call)
         steps, div = steps_taken(res, T)
         outputs[f"a {name}"] = dict(X=X, y=y, etas=ETAS_A, n_steps=T, seed=0,
                                     params=np.asarray(res.trajectory.params), diverged_at=div)
@@ -289,8 +311,8 @@ def job_a(mode: Mode, outputs: dict) -> list[Row]:
         n_div = int(np.sum(div >= 0))
         note = f"{n_div}/{len(ETAS_A)} diverged (eta >= {ETAS_A[div >= 0].min():.3g}), frozen" \
             if n_div else "none diverged"
-        rows.append(make_row(f"a {name}", (first, steady), numpy_s, measured, len(ETAS_A), n_div,
-                             note))
+        rows.append(make_row(f"a {name}", (first, steady, compiles), numpy_s, measured,
+                             len(ETAS_A), n_div, note))
     return rows + [total_row("a total", rows)]
 
 
@@ -310,8 +332,8 @@ def job_b(mode: Mode, outputs: dict) -> list[Row]:
         return 0.5 * np.mean((X_test @ np.zeros(d) - y_test) ** 2)
 
     for name in ("GD", "SGD"):
-        first, steady, res = time_library(sweep_call(library_method(name, ETA_B), spec,
-                                                     {"seed": seeds}, T))
+        call = sweep_call(library_method(name, ETA_B), spec, {"seed": seeds}, T)
+        first, steady, res, compiles = time_library(call)
         steps, div = steps_taken(res, T)
         outputs[f"b {name}"] = dict(spec=spec, seeds=seeds, eta=ETA_B, n_steps=T,
                                     params=np.asarray(res.trajectory.params), diverged_at=div)
@@ -319,7 +341,7 @@ def job_b(mode: Mode, outputs: dict) -> list[Row]:
         run = lambda i, t, name=name: numpy_run(  # noqa: E731
             name, sets[i][0], sets[i][1], ETA_B, t, rng=np.random.default_rng(i))
         numpy_s, measured = scaled_numpy(run, list(sets), steps, min(T, mode.numpy_steps), setup)
-        rows.append(make_row(f"b {name}", (first, steady), numpy_s, measured, len(seeds),
+        rows.append(make_row(f"b {name}", (first, steady, compiles), numpy_s, measured, len(seeds),
                              int(np.sum(div >= 0)), "data drawn per run on both sides"))
     return rows + [total_row("b total", rows)]
 
@@ -330,7 +352,7 @@ def job_c(mode: Mode, outputs: dict) -> list[Row]:
     for name, axis, values in (("GD", "eta", np.array([ETA_C])), ("SAM", "rho", RHOS_C),
                                ("1-SAM", "rho", RHOS_C)):
         method = library_method(name, ETA_C, None if name == "GD" else RHOS_C[0])
-        first, steady, res = time_library(sweep_call(method, problem, {axis: values}, T))
+        first, steady, res, compiles = time_library(sweep_call(method, problem, {axis: values}, T))
         steps, div = steps_taken(res, T)
         outputs[f"c {name}"] = dict(X=X, y=y, eta=ETA_C, rhos=None if name == "GD" else values,
                                     n_steps=T, params=np.asarray(res.trajectory.params),
@@ -340,9 +362,9 @@ def job_c(mode: Mode, outputs: dict) -> list[Row]:
                                                            rho=rhos[i])
         numpy_s, measured = scaled_numpy(run, spread(measurable(values, div), mode.numpy_runs),
                                          steps, min(T, mode.numpy_steps))
-        rows.append(make_row(f"c {name}", (first, steady), numpy_s, measured, len(values),
-                             int(np.sum(div >= 0)), "rho in logspace(-2, 0, 7)" if axis == "rho"
-                             else "one run"))
+        rows.append(make_row(f"c {name}", (first, steady, compiles), numpy_s, measured,
+                             len(values), int(np.sum(div >= 0)),
+                             "rho in logspace(-2, 0, 7)" if axis == "rho" else "one run"))
     return rows + [total_row("c total", rows)]
 
 
@@ -486,7 +508,7 @@ def profile(mode: Mode) -> dict:
             fn = hand(Xj, yj, G, jnp.asarray(etas)[:, None], name == "SGD", **kw)
             tm, _ = ms.time_jit(fn, jnp.full(G, ALPHA), repeats=2)
             lines.append((label, tm.run_s / (G * T)))
-        _, steady, _ = time_library(sweep_call(library_method(name, float(etas[0])), prob, grid, T))
+        _, steady, *_ = time_library(sweep_call(library_method(name, float(etas[0])), prob, grid, T))
         lines.append(("library sweep (steady, one save)", steady / (G * T)))
         Xn, yn = (np.asarray(Xj[0]), np.asarray(yj[0])) if Xj.ndim == 3 else (X, y)
         t_np, _ = ms.best_time(lambda: numpy_run(name, Xn, yn, float(etas[0]), T,
@@ -497,19 +519,85 @@ def profile(mode: Mode) -> dict:
     return out
 
 
+# ------------------------------------------------------------------- persistent compilation cache
+
+
+def cache_runs(mode: Mode, jobs=("a", "b", "c")) -> dict:
+    """Jobs ``jobs`` end to end (library side only) in two fresh processes that share one new
+    persistent compilation cache folder (``DLN_THEORY_JAX_CACHE``): the first compiles every
+    program and stores it (cold), the second loads them (warm). Returns {"cold"/"warm": {"rows":
+    {job: seconds and compile counts}, "process_s": wall seconds of the process}}."""
+    flag = {"full": [], "quick": ["--quick"], "tiny": ["--tiny"]}[mode.name]
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="dln-bench-xla-") as tmp:
+        env = {k: v for k, v in os.environ.items() if k != "JAX_COMPILATION_CACHE_DIR"}
+        env["DLN_THEORY_JAX_CACHE"] = os.path.join(tmp, "xla")
+        for label in ("cold", "warm"):
+            path = os.path.join(tmp, f"{label}.json")
+            cmd = [sys.executable, os.path.abspath(__file__), *flag, "--jobs", *jobs, "--library-only",
+                   "--no-cache-runs", "--json", path]
+            t0 = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            wall = time.perf_counter() - t0
+            if proc.returncode != 0:
+                out[label] = {"error": f"exit code {proc.returncode}: {proc.stderr.strip()[-400:]}"}
+                continue
+            with open(path) as f:
+                rows = json.load(f)["rows"]
+            keep = ("lib_s", "lib_steady_s", "compile_s", "programs", "cache_hits")
+            out[label] = {"process_s": wall, "rows": {r["job"]: {k: r[k] for k in keep} for r in rows}}
+    return out
+
+
+def cache_table(rows: list[Row], runs: dict) -> list[dict]:
+    """One line per job of ``runs``: cold and warm seconds, and their ratios to the NumPy seconds
+    measured in this process."""
+    numpy_s = {r.job: r.numpy_s for r in rows}
+    lines = []
+    for job in runs.get("cold", {}).get("rows", {}):
+        line = {"job": job, "numpy_s": numpy_s.get(job, float("nan"))}
+        for label, target in (("cold", TARGET_COLD), ("warm", TARGET_WARM)):
+            r = runs.get(label, {}).get("rows", {}).get(job)
+            if r is not None:
+                ratio = line["numpy_s"] / r["lib_s"]
+                line[label] = {**r, "ratio": ratio, "target": target, "met": bool(ratio >= target)}
+        lines.append(line)
+    return lines
+
+
+def print_cache_table(lines: list[dict], runs: dict) -> None:
+    print("\npersistent compilation cache: the same jobs in two fresh processes sharing one new cache "
+          "folder (cold: compiles and stores; warm: loads); ratio = NumPy (this process) / dln-theory "
+          f"end to end; targets >= {TARGET_COLD:.0f}x cold, >= {TARGET_WARM:.0f}x warm")
+    for label in ("cold", "warm"):
+        if "error" in runs.get(label, {}):
+            print(f"  {label} process failed: {runs[label]['error']}")
+    print(f"  {'job':<10s} {'NumPy':>9s} {'cold':>9s} {'progs':>6s} {'ratio':>8s}   "
+          f"{'warm':>9s} {'hits':>5s} {'ratio':>8s}")
+    for line in lines:
+        cells = [f"  {line['job']:<10s} {line['numpy_s']:8.3f}s"]
+        for label, count in (("cold", "programs"), ("warm", "cache_hits")):
+            r = line.get(label)
+            cells.append(f"{r['lib_s']:8.3f}s {r[count]:>5d} {r['ratio']:7.2f}x "
+                         f"{'met' if r['met'] else 'MISSED':6s}" if r else f"{'n/a':>30s}")
+        print(" ".join(cells))
+
+
 # --------------------------------------------------------------------------------------- main
 
 
 def print_table(rows: list[Row]) -> None:
-    head = (f"{'job':<26s} {'dln-theory':>10s} {'compile':>8s} {'steady':>8s} {'NumPy':>9s} "
-            f"{'NumPy scaled':>12s} {'ratio':>8s} {'steady':>8s} {'target':>8s} {'':6s} note")
+    head = (f"{'job':<26s} {'dln-theory':>10s} {'compile':>8s} {'progs':>5s} {'hits':>4s} "
+            f"{'steady':>8s} {'NumPy':>9s} {'NumPy scaled':>12s} {'ratio':>8s} {'steady':>8s} "
+            f"{'target':>8s} {'':6s} note")
     print(head)
     print("-" * len(head))
     for r in rows:
         scaled = "measured" if r.numpy_scale == 1.0 else f"x{r.numpy_scale:,.1f}"
         is_d = r.job.startswith("d")
         ratio = f"{r.ratio:7.2f}x" if not is_d else f"{r.ratio:7.1f}x"
-        print(f"{r.job:<26s} {r.lib_s:9.3f}s {r.compile_s:7.2f}s {r.lib_steady_s:7.3f}s "
+        print(f"{r.job:<26s} {r.lib_s:9.3f}s {r.compile_s:7.2f}s {r.programs:>5d} {r.cache_hits:>4d} "
+              f"{r.lib_steady_s:7.3f}s "
               f"{r.numpy_s:8.3f}s {scaled:>12s} {ratio:>8s} {r.ratio_steady:7.2f}x "
               f"{r.target:>8s} {'met' if r.met else 'MISSED':6s} {r.note}")
 
@@ -527,17 +615,22 @@ def print_profile(prof: dict) -> None:
           f"seeds, 1000 test points each): {prof['sampler_compile_s']:.2f} s")
 
 
-def run(mode: Mode, jobs=("a", "b", "c", "d"), with_profile=False, verbose=True):
-    """Run the jobs; returns {"rows": [Row], "outputs": {job: library results}, ...}."""
+def run(mode: Mode, jobs=("a", "b", "c", "d"), with_profile=False, verbose=True, with_cache=False):
+    """Run the jobs; returns {"rows": [Row], "outputs": {job: library results}, ...}; with
+    ``with_cache`` also jobs (a)-(c) with a cold and a warm compilation cache (`cache_runs`)."""
     import jax
 
     import dln_theory  # noqa: F401  (float64)
 
     info = ms.machine_info()
+    info["jax_devices"] = jax.device_count()
+    info["compilation_cache_dir"] = jax.config.jax_compilation_cache_dir
     if verbose:
         print(f"bench_jobs ({mode.name}): {info['processor']}, {info['cpu_count']} cores, "
               f"load {info['load_average_1min']:.2f}, jax {jax.__version__} on "
-              f"{info.get('jax_device')}, BLAS {info['blas']}")
+              f"{info['jax_devices']} x {info.get('jax_device')}, BLAS {info['blas']}; "
+              f"persistent compilation cache: {info['compilation_cache_dir'] or 'off'} (column "
+              "'hits': programs it served to the first call)")
         print(f"steps a/b/c = {mode.steps_a}/{mode.steps_b}/{mode.steps_c}, "
               f"{mode.datasets_b} data sets in b; NumPy measured on <= {mode.numpy_runs} runs x "
               f"<= {mode.numpy_steps} steps per method and scaled linearly (column 'NumPy scaled')")
@@ -549,6 +642,9 @@ def run(mode: Mode, jobs=("a", "b", "c", "d"), with_profile=False, verbose=True)
         if verbose:
             print(f"  job {job} done ({time.perf_counter() - t0:.0f} s so far)", flush=True)
     prof = profile(mode) if with_profile else None
+    cache_jobs = tuple(j for j in jobs if j in "abc")
+    cache = cache_runs(mode, cache_jobs) if with_cache and cache_jobs else None
+    cache_lines = cache_table(rows, cache) if cache else None
     load_after = os.getloadavg()[0]
     if verbose:
         print()
@@ -557,10 +653,13 @@ def run(mode: Mode, jobs=("a", "b", "c", "d"), with_profile=False, verbose=True)
               "second call. d: ratio = SLSQP / Newton.")
         print(f"load average {info['load_average_1min']:.2f} at start, {load_after:.2f} at end "
               f"(shared machine: timings are noisy)")
+        if cache:
+            print_cache_table(cache_lines, cache)
         if prof:
             print_profile(prof)
     return {"mode": asdict(mode), "machine": info, "load_after": load_after, "rows": rows,
-            "profile": prof, "outputs": outputs, "wall_s": time.perf_counter() - t0}
+            "profile": prof, "cache": cache_lines, "cache_runs": cache, "outputs": outputs,
+            "wall_s": time.perf_counter() - t0}
 
 
 def main(argv=None):
@@ -572,9 +671,16 @@ def main(argv=None):
     p.add_argument("--profile", action="store_true",
                    help="also time hand-written JAX loops per configuration-step")
     p.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
+    p.add_argument("--cache-runs", action=argparse.BooleanOptionalAction, default=None,
+                   help="also run (a)-(c) in two fresh processes with a cold and a warm persistent "
+                        "compilation cache (default: on, except with --tiny)")
+    p.add_argument("--library-only", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     mode = TINY if args.tiny else QUICK if args.quick else FULL
-    report = run(mode, tuple(args.jobs), args.profile)
+    global LIBRARY_ONLY
+    LIBRARY_ONLY = args.library_only
+    with_cache = not args.tiny if args.cache_runs is None else args.cache_runs
+    report = run(mode, tuple(args.jobs), args.profile, with_cache=with_cache)
     if args.json:
         data = {k: v for k, v in report.items() if k != "outputs"}
         data["rows"] = [r.as_dict() for r in report["rows"]]

@@ -11,6 +11,8 @@ Parts (all by default; ``--part`` picks some):
   thread, the faster kept). Target: ≥ 20× the loop. The sweeps run again on ``--host-devices``
   XLA CPU devices (default: the CPU count), over which `sweep` shards the configurations. The
   final (u, v) of the sweep and of the baselines are compared (relative difference printed).
+* ``scaling``: the one-save sweep of ``issue1`` on 1, 2, 4, … and all CPU cores (XLA host
+  devices, one per core), each in a fresh process: speed-up over one device.
 * ``grid``: issue [6]: GD, F-GR and SGD (batch 1, random reshuffling) at (n, d) = (40, 100),
   (400, 1000), (2000, 10000) and 1, 64, 256, 4096 configurations (values of α), one save at the
   end. The number of steps T of a case is chosen so that the sweep runs for ≈ ``--seconds`` (a
@@ -23,7 +25,9 @@ Parts (all by default; ``--part`` picks some):
   the library's per-step work one piece at a time (`profile_gd`, `profile_sgd`, `profile_saves`,
   `profile_gram`).
 
-Numbers: seconds are best-of wall clock; "cfg·steps/s" counts configuration-steps per second;
+Sweep workers run with the persistent compilation cache off (compile times are cold ones) and
+count what they compile (`_measure.CompileCounter`: traces, XLA programs); one device unless
+sharded. Numbers: seconds are best-of wall clock; "cfg·steps/s" counts configuration-steps per second;
 GF/s counts the model flops of the data products only (GD 4nd, F-GR 8nd, SGD 4Bd per
 configuration-step) and "% peak" divides by the float64 matmul peak (`_measure.matmul_peak`)
 that each worker process measures just before its timed runs (JAX peak for the sweep, NumPy peak
@@ -128,7 +132,10 @@ class Case:
 
 
 def sweep_worker(case: Case) -> dict:
-    """Time `dln_theory.sweep` on ``case`` (in a fresh process): compile, run, peak memory."""
+    """Time `dln_theory.sweep` on ``case`` (in a fresh process): compile (with what was compiled:
+    `_measure.CompileCounter`), run, peak memory."""
+    import jax
+
     import dln_theory as dt
 
     n_test = 1000 if case.test_set else 0
@@ -147,7 +154,8 @@ def sweep_worker(case: Case) -> dict:
         steps = max(_model_steps(case, case.seconds), MIN_STEPS[case.method])
     if steps is None:
         pilot_steps = _model_steps(case, 0.3)
-        timing, _ = ms.time_first_and_steady(call(pilot_steps), 1)
+        with ms.CompileCounter() as compiles:
+            timing, _ = ms.time_first_and_steady(call(pilot_steps), 1)
         pilot = {"steps": pilot_steps, **timing.as_dict()}
         steps = case.seconds * pilot_steps / timing.run_s
         steps = int(np.clip(steps, MIN_STEPS[case.method], MAX_STEPS))
@@ -158,17 +166,19 @@ def sweep_worker(case: Case) -> dict:
         first, traj = ms.best_time(call(steps), 1)
         timing = ms.Timing(max(first - pilot["compile_s"], 0.0), pilot["compile_s"], 0)
     else:
-        timing, traj = ms.time_first_and_steady(call(steps), case.repeats)
+        with ms.CompileCounter() as compiles:
+            timing, traj = ms.time_first_and_steady(call(steps), case.repeats)
     if case.check_dir:
         np.save(os.path.join(case.check_dir, "sweep.npy"), np.asarray(traj.params))
     return {"steps": steps, "timing": timing.as_dict(), "pilot": pilot, "jax_peak": jax_peak,
+            "compiles": compiles.as_dict(), "devices": jax.device_count(),
             "diverged": int(np.sum(np.asarray(traj.diverged))),
             "peak_rss": ms.peak_rss_bytes(), "rss_before": rss0}
 
 
 def _model_steps(case, seconds):
     """Steps that take ≈ ``seconds`` if a step costs 10 µs plus its flops at 5 GF/s (a guess;
-    SGD adds 0.1 µs per example and configuration: the library draws a permutation each step)."""
+    SGD adds 0.1 µs per example and configuration)."""
     per_config = flops_per_config_step(case.method, case.n, case.d) / 5e9
     if case.method == "SGD":
         per_config += 1e-7 * case.n
@@ -222,9 +232,13 @@ def blas_env(threads: int) -> dict:
 
 
 def host_devices_env(k: int) -> dict:
-    """Environment giving XLA ``k`` CPU devices (`sweep` shards configurations over devices)."""
-    flags = os.environ.get("XLA_FLAGS", "")
-    return {**os.environ, "XLA_FLAGS": f"{flags} --xla_force_host_platform_device_count={k}"}
+    """Environment of a sweep worker: XLA with ``k`` CPU devices (`sweep` shards configurations
+    over devices; a device count already in ``XLA_FLAGS``, e.g. the one `dln-theory` sets, is
+    replaced) and the persistent compilation cache off, so that compile times are cold ones."""
+    flags = [f for f in os.environ.get("XLA_FLAGS", "").split()
+             if not f.startswith("--xla_force_host_platform_device_count")]
+    return {**os.environ, "XLA_FLAGS": " ".join(flags + [f"--xla_force_host_platform_device_count={k}"]),
+            "DLN_THEORY_JAX_CACHE": "0"}
 
 
 def run_worker(kind: str, case: Case, env=None, timeout=3600) -> dict:
@@ -316,7 +330,7 @@ def issue1(peaks, quick, env, sweep_env, host_devices) -> dict:
                 continue
             case = replace(base, save_every=save_every,
                            check_dir=tmp if key == "sweep_default_saves" else None)
-            results[key] = run_worker("sweep", case, env=sweep_env if sharded else None)
+            results[key] = run_worker("sweep", case, env=sweep_env if sharded else host_devices_env(1))
         sweep_params = _load(tmp, "sweep")
         numpy = run_worker("numpy", base, env=env)
         results["agreement"] = {form: _relative_difference(sweep_params, _load(tmp, form))
@@ -341,6 +355,45 @@ def issue1(peaks, quick, env, sweep_env, host_devices) -> dict:
                 r.update(loop_speedup=numpy["loop"]["run_s"] / t,
                          batched_speedup=numpy["batched"]["run_s"] / t)
     return results
+
+
+def device_counts(cores: int) -> list[int]:
+    """1, 2, 4, … and ``cores``: the host device counts of the scaling part."""
+    counts = [1]
+    while counts[-1] * 2 < cores:
+        counts.append(counts[-1] * 2)
+    return counts + ([cores] if cores > 1 else [])
+
+
+def scaling(quick, cores) -> dict:
+    """The sweep of issue [1] with one save (GD, 256 α, (n, d) = (40, 100)) on 1, 2, 4, … and all
+    ``cores`` XLA host devices (one per core; `sweep` shards the configurations over them), each in
+    a fresh worker process: run time and speed-up over one device."""
+    steps = 1000 if quick else 10_000
+    case = Case("GD", 40, 100, 256, steps=steps, save_every=0, repeats=2, fixed_steps=True,
+                peak_size=1024 if quick else 2048)
+    runs = []
+    for k in device_counts(cores):
+        r = run_worker("sweep", case, env=host_devices_env(k))
+        runs.append({"devices": k, **({"error": r["error"]} if "error" in r else
+                                      {"run_s": r["timing"]["run_s"], "compile_s": r["timing"]["compile_s"],
+                                       "devices_seen": r["devices"]})})
+    base = runs[0].get("run_s")
+    for r in runs:
+        if base and "run_s" in r:
+            r["speedup"] = base / r["run_s"]
+    return {"steps": steps, "configs": 256, "cores": cores, "runs": runs}
+
+
+def print_scaling(r):
+    print(f"\n[scaling] GD, 256 α, n=40, d=100, T={r['steps']}, one save, on k XLA host devices "
+          f"(one per core, {r['cores']} cores)")
+    for run in r["runs"]:
+        if "error" in run:
+            print(f"  {run['devices']:>3d} devices: worker failed: {run['error']}")
+            continue
+        print(f"  {run['devices']:>3d} devices  {ms.fmt_seconds(run['run_s']):>9s} "
+              f"(+ {ms.fmt_seconds(run['compile_s'])} compile)  speed-up ×{run.get('speedup', float('nan')):.2f}")
 
 
 def _load(folder, name):
@@ -410,8 +463,9 @@ def print_issue1(r):
             print(f"  {name}: worker failed: {s['error']}")
             continue
         tm = s["timing"]
+        progs = s.get("compiles", {}).get("programs", "?")
         print(f"  {name:<38s} {ms.fmt_seconds(tm['run_s']):>9s} "
-              f"(+ {ms.fmt_seconds(tm['compile_s'])} compile)  {s['rate']:.3g} cfg·steps/s  "
+              f"(+ {ms.fmt_seconds(tm['compile_s'])} compile, {progs} XLA programs)  {s['rate']:.3g} cfg·steps/s  "
               f"{s['gflops']:.2f} GF/s = {100 * s['peak_fraction']:.1f}% of peak")
         if "loop_speedup" in s:
             ok = "meets" if s["loop_speedup"] >= 20 else "BELOW"
@@ -708,8 +762,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--quick", action="store_true", help="short runs, small grid (for validation)")
     p.add_argument("--json", metavar="FILE", help="also write all numbers to FILE")
-    p.add_argument("--part", nargs="+", choices=("issue1", "grid", "profile"),
-                   default=("issue1", "grid", "profile"))
+    p.add_argument("--part", nargs="+", choices=("issue1", "scaling", "grid", "profile"),
+                   default=("issue1", "scaling", "grid", "profile"))
     p.add_argument("--methods", nargs="+", choices=METHODS)
     p.add_argument("--sizes", nargs="+", metavar="NxD", help="e.g. 40x100 400x1000")
     p.add_argument("--configs", nargs="+", type=int, metavar="G")
@@ -746,11 +800,14 @@ def main(argv=None):
     if "issue1" in args.part:
         report["issue1"] = issue1(peaks, args.quick, env, sweep_env, host_devices)
         print_issue1(report["issue1"])
+    if "scaling" in args.part:
+        report["scaling"] = scaling(args.quick, os.cpu_count() or 1)
+        print_scaling(report["scaling"])
     if "grid" in args.part:
         results = []
         for case in grid_cases(args):
             results.append(measure_case(case, peaks, max_bytes, env,
-                                        sweep_env if args.grid_sharded else None))
+                                        sweep_env if args.grid_sharded else host_devices_env(1)))
             print(f"  … {case.label} done", file=sys.stderr, flush=True)
         report["grid"] = results
         print_grid(results)
