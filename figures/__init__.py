@@ -36,6 +36,7 @@ NAMES = (
     "momentum",
     "weight_decay",
     "init_shape",
+    "margins",
 )
 
 #: Default output folder of full runs, relative to the current working directory: run at the

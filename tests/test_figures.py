@@ -243,3 +243,21 @@ def test_deepnet_fails_when_sgd_is_the_flattest(rendered):
     rows = {row["method"]: row for f in r["files"] if f["name"] == "karakida_gr_eps" for row in f["rows"]}
     rows["sgd"]["sharpness"], rows["gr"]["sharpness"] = rows["gr"]["sharpness"], rows["sgd"]["sharpness"]
     assert not check("deepnet", r)[0]
+
+
+@pytest.mark.negative
+def test_margins_fails_with_the_l1_solution_for_q_mu(rendered):
+    """The rich limit (ℓ1 max margin) put in place of the Q_μ direction on the kernel side."""
+    r = damaged(rendered, "margins")
+    r["by_alpha"][:, 4] = r["by_alpha"][:, 0]
+    assert not check("margins", r)[0]
+
+
+@pytest.mark.negative
+def test_margins_fails_when_the_rich_run_stops_early(rendered):
+    """A rich-side run stopped at log(1/ε) ≈ 1e3 has not reached the ℓ1 direction."""
+    r = damaged(rendered, "margins")
+    curve = r["curves"][0]
+    stop = int(np.argmax(np.log10(-curve["log_loss"]) > 3.0))
+    r["curves"][0] = {"log_loss": curve["log_loss"][: stop + 1], "gaps": curve["gaps"][: stop + 1]}
+    assert not check("margins", r)[0]

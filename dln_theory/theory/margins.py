@@ -93,22 +93,23 @@ def q_margin(X, y, mu) -> np.ndarray:
     _validate.scalar("mu", mu)
     mu = float(mu)
     lam = np.zeros(A.shape[0])
-    # Continuation in μ below 1e-3 (a factor 100 per stage, λ rescaled by the growth of
+    # Continuation in μ below 1e-3 (a factor 1e10 per stage, λ rescaled by the growth of
     # log(1/μ)): a cold start at μ = 1e-20 overshoots into cosh's overflow.
-    stages = np.geomspace(1e-3, mu, int(np.ceil(np.log10(1e-3 / mu) / 2)) + 1) if mu < 1e-3 else [mu]
+    stages = np.geomspace(1e-3, mu, int(np.ceil(np.log10(1e-3 / mu) / 10)) + 1) if mu < 1e-3 else [mu]
     previous = None
     for m in stages:
         if previous is not None:
             lam = lam * np.log(1.0 / m) / np.log(1.0 / previous)
-        lam, b = _dual_solve(A, lam, float(m))
+        lam = _dual_solve(A, lam, float(m))
         previous = m
+    b = _newton_active(A, lam, mu)
     if np.min(A @ b) < 1.0 - 1e-6:
         raise ValueError("the data are not linearly separable: no b has y_i<x_i, b> >= 1 for all i")
     return b
 
 
 def _dual_solve(A, lam0, mu):
-    """(λ, b) of the Q_μ-margin dual from the start λ0 (L-BFGS-B, then `_newton_active`)."""
+    """λ minimizing the Q_μ-margin dual from the start λ0 (L-BFGS-B; `_newton_active` polishes)."""
     scale = max(mu, 1.0)  # λ is O(1/μ) in the kernel regime, O(log(1/μ)) in the rich one
     log_mu = np.log(mu)
 
@@ -117,9 +118,8 @@ def _dual_solve(A, lam0, mu):
         return (np.sum(cosh2 - 2.0 * mu) - nu.sum() / scale) * scale, A @ sinh2 - 1.0
 
     res = minimize(dual, lam0 * scale, jac=True, method="L-BFGS-B", bounds=[(0, None)] * A.shape[0],
-                   options={"ftol": 0.0, "gtol": 1e-13, "maxiter": 20000, "maxcor": 30})
-    lam = res.x / scale
-    return lam, _newton_active(A, lam, mu)
+                   options={"ftol": 0.0, "gtol": 1e-10, "maxiter": 20000, "maxcor": 10})
+    return res.x / scale
 
 
 def _link(z, log_mu):
