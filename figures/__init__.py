@@ -37,6 +37,7 @@ NAMES = (
     "weight_decay",
     "init_shape",
     "margins",
+    "sde",
 )
 
 #: Default output folder of full runs, relative to the current working directory: run at the

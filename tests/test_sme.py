@@ -146,3 +146,37 @@ def test_simulate_and_sweep_bit_for_bit():
 def test_bad_arguments_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SME(**{"eta": 0.1, "batch_size": 1, "order": 1, **kwargs})
+
+
+def _synthetic_results(orders):
+    """Figure results whose biases are exactly c·η^p (p per series) with SE = bias/20."""
+    from dln_theory.figures import sde
+    from dln_theory.verify import sme as claims
+
+    results = {"config": sde.QUICK}
+    for key, design in (("1", sde.QUICK.order_1), ("2", sde.QUICK.order_2), ("rr", sde.QUICK.reshuffling)):
+        etas = np.array(design.etas)
+        bias = {g: 0.1 * etas ** orders[key] for g in claims.TEST_FUNCTIONS}
+        results[key] = {"etas": etas, "bias": bias, "se": {g: b / 20 for g, b in bias.items()},
+                        "slope": {g: claims.loglog_slope(etas, b) for g, b in bias.items()}}
+    return results
+
+
+def test_sde_figure_check_passes_exact_orders():
+    from dln_theory.figures import sde
+
+    passed, message, metrics = sde.check(_synthetic_results({"1": 1.0, "2": 2.0, "rr": 1.0}))
+    assert passed, message
+    assert metrics["slopes"]["2"]["loss"] == pytest.approx(2.0, abs=1e-12)
+
+
+@pytest.mark.negative
+def test_sde_figure_check_fails_on_a_wrong_order_or_unresolved_bias():
+    """A second-order SME error of order 1 (drift correction dropped) fails; so does a bias that is
+    not 10 standard errors from zero."""
+    from dln_theory.figures import sde
+
+    assert not sde.check(_synthetic_results({"1": 1.0, "2": 1.0, "rr": 1.0}))[0]
+    results = _synthetic_results({"1": 1.0, "2": 2.0, "rr": 1.0})
+    results["2"]["se"]["u1"] = results["2"]["bias"]["u1"] / 2
+    assert not sde.check(results)[0]

@@ -32,7 +32,7 @@ _REGISTRY: dict[str, tuple[str, Callable]] = {}
 _REFUTED: set[str] = set()
 _DEFECTS: dict[str, dict[str, tuple[str, Mapping]]] = {}
 _QUANTITY: dict[str, str] = {}
-_MODULES = ("gd", "methods", "derived", "values", "saddle", "shape", "weight_decay", "momentum", "weight_decay_switch", "adaptive", "stochastic", "margins")
+_MODULES = ("gd", "methods", "derived", "values", "saddle", "shape", "weight_decay", "momentum", "weight_decay_switch", "adaptive", "stochastic", "margins", "sme")
 
 
 @dataclass(frozen=True)
