@@ -55,9 +55,11 @@ def plot(results):
                         capsize=2, label=f"{SERIES[key]}: slope {res['slope'][g]:.2f}")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plotting.log_ticks(ax.xaxis, subs=(1.0, 2.0, 4.0))
+        plotting.log_ticks(ax.yaxis)
         ax.set_xlabel(r"step size $\eta$")
         ax.set_ylabel(rf"weak error of {LABELS[g]} at $T={claims.HORIZON:g}$")
-        ax.legend(loc="lower right", fontsize=6)
+        ax.legend(loc="upper left", fontsize=6)
         plotting.panel_label(ax, "abc"[j])
     return fig
 
