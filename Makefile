@@ -30,10 +30,11 @@ reproduce-quick: $(STAMP)
 	$(BIN)/dln-theory verify --quick
 	$(BIN)/dln-theory figures all --quick --out out/figures-quick
 
-test: $(STAMP)
+# Chromium (Debian's package, installed when missing): the report's page is checked in it.
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
-test-slow: $(STAMP)
+test-slow: $(STAMP) $(DOCS_STAMP) chromium
 	$(BIN)/python -m pytest -m slow
 
 bench: $(STAMP)
@@ -46,7 +47,7 @@ setup-times:
 
 clean:
 	-$(BIN)/dln-theory cache clear
-	rm -rf $(VENV) out
+	rm -rf $(VENV) out site
 
 # Mutation score of dln_theory/theory and dln_theory/dynamics against the fast test set
 # (setup.cfg [mutmut], docs/mutation.md); one worker, jit off so that every call runs the
