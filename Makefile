@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.docs-installed
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
 .PHONY: reproduce reproduce-quick test test-slow bench setup-times venv clean
@@ -62,7 +63,6 @@ mutants: $(STAMP)
 # tutorials run during the build), then every page is opened in headless Chromium
 # (tests/test_docs_site.py; screenshots in out/docs-site/). Chromium is Debian's package,
 # installed here when missing, so that the browser check never silently skips.
-DOCS_STAMP := $(VENV)/.docs-installed
 $(DOCS_STAMP): $(STAMP)
 	$(PIP) install -e '.[docs]'
 	touch $(DOCS_STAMP)
