@@ -6,13 +6,14 @@ mean −η∇L and covariance η²Σ(θ), with
     Σ(θ) = (1/B)·(1/n) Σ_i (∇ℓ_i − ∇L)(∇ℓ_i − ∇L)ᵀ   [+ (σ²/B)·(1/n) Σ_i ∇f_i ∇f_iᵀ with label noise σ],
 
 where ℓ_i = ½(f_i − y_i)² and f_i = f_θ(x_i). Li, Tai & E (arXiv:1511.06251, Thm 1; the JMLR
-version arXiv:1811.01558, §4) approximate it in the weak sense by the Itô SDEs
+version is arXiv:1811.01558) approximate it in the weak sense by the Itô SDEs
 
     order 1:  dX = −∇L(X) dt + (ηΣ(X))^{1/2} dW,
     order 2:  dX = −∇[L(X) + (η/4)‖∇L(X)‖²] dt + (ηΣ(X))^{1/2} dW,
 
-with |E g(θ_k) − E g(X_{kη})| ≤ C·η^order for smooth g and kη ≤ T (eq. (2) of Li, Malladi &
-Arora arXiv:2102.12470 is the first-order one; their Thm 4.3 simulates it by SVAG). The order-2
+with |E g(θ_k) − E g(X_{kη})| ≤ C·η^order for smooth g and kη ≤ T; SGD is eq. (2) of
+arXiv:1511.06251 (B = 1 there; B examples divide Σ by B). The first-order SME is eq. (2) of Li,
+Malladi & Arora (arXiv:2102.12470), whose Thm 4.3 simulates it by SVAG. The order-2
 drift is GD's modified loss (Barrett & Dherin arXiv:2009.11162); the diffusion is the same.
 
 Implementation (our choices, checked by ``tests/test_sme.py``):
@@ -26,7 +27,9 @@ Implementation (our choices, checked by ``tests/test_sme.py``):
 * The solver is a Stratonovich stochastic Runge-Kutta method (default `diffrax.GeneralShARK`,
   deterministic order 2), so the Itô SDE is solved in its Stratonovich form, with drift
   b − ½η Σ_j (DG_j)G_j (the Itô-Stratonovich correction, one JVP per noise column).
-* ``substeps`` fixed steps per SGD step (step ds = 1/substeps).
+* ``substeps`` fixed steps per SGD step (step ds = 1/substeps, a power of 2). The default 8 is
+  measured in `dln_theory.verify.sme`: on the same Brownian paths, 8 and 16 substeps move the
+  mean of β by 2.6e-4 at η = 0.4 (the solver's weak error falls by ~4.6 per doubling).
 """
 
 import diffrax

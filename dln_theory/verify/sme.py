@@ -14,6 +14,13 @@ number of paths can be large:
 A fitted order counts only if every bias it is fitted to is at least `Design.se_ratio` standard
 errors from zero (SE² = SE_SGD² + SE_SME²): otherwise the claim FAILS (error = inf), whatever the
 slope. Standard errors and sample sizes are in each note.
+
+Measured (full mode; 2²⁰ SGD paths per η, 2¹³ SME-1 and 2¹⁷ SME-2 paths per η): fitted orders
+1.07/1.21/1.13 (SME order 1; L, ‖β‖², u₁) and 2.13/2.22/2.00 (order 2), the smallest bias 11.3
+standard errors from zero (order 2, L at η = 0.2: 1.40e-3 ± 1.2e-4); random reshuffling vs
+replacement 0.88/1.05 (L, ‖β‖²; u₁ 1.54). The SDE solver's own weak error at 8 substeps, from
+the same Brownian paths at 8 and 16 substeps (4096 paths, η = 0.4, order 1): E β moves by
+2.6e-4 ± 3e-6 and E u₁ by 2.7e-5, about 1 % of the order-2 biases at that η.
 """
 
 import functools
