@@ -22,9 +22,11 @@ venv: $(STAMP)
 # when nothing changed they come out byte for byte the same, so `git status` stays clean.
 reproduce: $(STAMP)
 	$(BIN)/dln-theory derive all --check --latex --out derivations
-	$(BIN)/dln-theory verify
+	mkdir -p out
+	$(BIN)/dln-theory verify --json out/claims.json
 	$(BIN)/dln-theory figures all --out figures
 	$(BIN)/python -m dln_theory.figures.readme  # README figure table from figures/*.json
+	$(BIN)/dln-theory report --verify out/claims.json --out out/report  # one static page of it all
 
 reproduce-quick: $(STAMP)
 	$(BIN)/dln-theory derive all --check --latex --out derivations
