@@ -53,10 +53,24 @@ def test_q_margin_kkt_and_limits():
     assert gaps[0] > gaps[1] > gaps[2] and gaps[2] < 0.05
 
 
+def test_q_margin_depth3_kkt_and_kernel_limit():
+    """Depth 3: h_3^{-1}(b/μ) ∈ cone of the active rows (KKT, SLSQP to 1e-7 relative), and the
+    direction is the ℓ2 one to 1e-6 at μ = 100 (q_3(z) is quadratic near 0)."""
+    from dln_theory.theory.potentials import depth_link_inverse
+
+    for mu in (100.0, 0.5, 1e-2):
+        b = mg.q_margin(X, Y, mu, depth=3)
+        active = A @ b < 1 + 1e-7
+        assert (A @ b).min() >= 1 - 1e-9
+        assert _cone_residual(A[active], np.asarray(depth_link_inverse(b / mu, 3))) < 1e-7
+    assert np.linalg.norm(mg.unit(mg.q_margin(X, Y, 100.0, depth=3)) - mg.unit(mg.max_margin(X, Y, 2))) < 1e-6
+
+
 def test_margin_mu_conventions():
-    """μ = α_W²/log(1/ε); P-E at α_E = √2·α_W gives the same μ (docs/conventions.md §1)."""
+    """μ = α_W^D/log(1/ε); P-E at α_E = √2·α_W gives the depth-2 μ (docs/conventions.md §1)."""
     assert mg.margin_mu(dt.PW(2), 0.5, -100.0) == pytest.approx(0.25 / 100, rel=1e-15)
     assert mg.margin_mu(dt.PE(), np.sqrt(2) * 0.5, -100.0) == pytest.approx(0.25 / 100, rel=1e-15)
+    assert mg.margin_mu(dt.PW(3), 2.0, -100.0) == pytest.approx(8.0 / 100, rel=1e-15)
 
 
 @pytest.mark.parametrize("call, match", [

@@ -8,18 +8,19 @@
 * ``max_margin(X, y, 1)``: argmin ‖β‖₁ s.t. y_i⟨x_i, β⟩ ≥ 1, the rich (α → 0) limit for depth 2
   (Moroshko et al. arXiv:2007.06738; Woodworth et al. arXiv:2002.09277 for regression). A linear
   program in β = p − q, p, q ≥ 0 (HiGHS).
-* ``q_margin(X, y, mu)``: argmin Q_μ(b) = μ Σ_i q(b_i/μ) s.t. y_i⟨x_i, b⟩ ≥ 1, with Woodworth's
-  q(z) = 2 − √(4 + z²) + z·arcsinh(z/2) (docs/conventions.md §2): the Q_μ-margin problem of
-  Moroshko et al. for depth 2, whose solution moves from the ℓ2 (μ → ∞) to the ℓ1 (μ → 0)
-  max-margin solution.
-* ``margin_mu(model, alpha, log_loss)``: μ = α_W²/log(1/ε) for P-W (α_E²/(2 log(1/ε)) for P-E)
+* ``q_margin(X, y, mu, depth)``: argmin Q_μ(b) = μ Σ_i q_D(b_i/μ) s.t. y_i⟨x_i, b⟩ ≥ 1, with
+  Woodworth's q_2(z) = 2 − √(4 + z²) + z·arcsinh(z/2) and q_D of docs/conventions.md §2 for
+  D ≥ 3: the Q_μ-margin problem of Moroshko et al., whose solution moves from the ℓ2 (μ → ∞) to
+  the ℓ1 (μ → 0) max-margin solution.
+* ``margin_mu(model, alpha, log_loss)``: μ = α_W^D/log(1/ε) for P-W (α_E²/(2 log(1/ε)) for P-E)
   at training loss ε. Derived here (not copied from the paper's statement, whose text was not
   available to check the theorem numbers): gradient flow on P-W follows β(t) = 2α² sinh(Aᵀν(t)),
   ν ≥ 0 (the mirror form of docs/conventions.md §2 with the exponential loss's weights ν_i(t) =
   ∫ℓ_i/n dt). Rescaled by the margin γ ≈ log(1/ε), b = β/γ = 2μ sinh(Aᵀν) is the KKT form of the
   Q_μ-margin problem with μ = α²/γ, except for complementary slackness, which holds up to the
   weight that non-support examples gathered early: an O(1/γ) = O(1/log(1/ε)) error in the
-  direction, the 1/log t rate of Soudry et al. (Thm. 3) in loss units. Moroshko et al. state the
+  direction, the 1/log t rate of Soudry et al. (Thm. 3) in loss units. Depth D ≥ 3 reads the
+  same with β = α^D h_D(Aᵀν) (docs/conventions.md §2) and μ = α^D/γ. Moroshko et al. state the
   same transition: the kernel regime while α^D ≫ log(1/ε), the rich one when α^D ≪ log(1/ε).
 """
 
@@ -28,6 +29,7 @@ from scipy.optimize import linprog, minimize, nnls
 
 from .. import _validate
 from ..models import Model, check_model
+from .potentials import depth_link_inverse, depth_potential
 
 _LP_TOL = 1e-10
 _EXP_CAP = 700.0
@@ -80,18 +82,23 @@ def _l1_max_margin(A):
     return res.x[:d] - res.x[d:]
 
 
-def q_margin(X, y, mu) -> np.ndarray:
-    """argmin_b μ Σ_i q(b_i/μ) s.t. y_i⟨x_i, b⟩ ≥ 1: the Q_μ-margin solution (depth 2, module
-    docstring); μ → ∞ gives ``max_margin(X, y, 2)``/μ-independent direction, μ → 0 ``max_margin(X, y, 1)``.
+def q_margin(X, y, mu, depth: int = 2) -> np.ndarray:
+    """argmin_b μ Σ_i q_D(b_i/μ) s.t. y_i⟨x_i, b⟩ ≥ 1: the Q_μ-margin solution (module docstring);
+    its direction tends to that of ``max_margin(X, y, 2)`` as μ → ∞ and of ``max_margin(X, y, 1)``
+    as μ → 0. q_2 = q of Woodworth et al.; q_D (D ≥ 3) of docs/conventions.md §2.
 
-    Solved in the dual: KKT gives b = 2μ sinh(Aᵀλ), λ ≥ 0, λ_i(Ab − 1)_i = 0, so λ minimizes
-    2μ Σ_j (cosh(Aᵀλ)_j − 1) − 1ᵀλ over λ ≥ 0 (L-BFGS-B), then Newton's method on the active
-    examples solves A_S b(λ_S) = 1 to machine precision.
+    Depth 2 is solved in the dual: KKT gives b = 2μ sinh(Aᵀλ), λ ≥ 0, λ_i(Ab − 1)_i = 0, so λ
+    minimizes 2μ Σ_j (cosh(Aᵀλ)_j − 1) − 1ᵀλ over λ ≥ 0 (L-BFGS-B), then Newton's method on the
+    active examples solves A_S b(λ_S) = 1 to machine precision. Depth D ≥ 3 is solved in the primal
+    (SLSQP on Q^D with ∇ = h_D^{-1}(b/μ), `dln_theory.theory.potentials`; KKT to ~1e-8).
     """
     A = _margin_data(X, y)
     _validate.positive("mu", mu)
     _validate.scalar("mu", mu)
+    depth = _validate.integer_at_least("depth", depth, 2)
     mu = float(mu)
+    if depth > 2:
+        return _q_margin_depth(A, mu, depth)
     lam = np.zeros(A.shape[0])
     # Continuation in μ below 1e-3 (a factor 1e10 per stage, λ rescaled by the growth of
     # log(1/μ)): a cold start at μ = 1e-20 overshoots into cosh's overflow.
@@ -120,6 +127,21 @@ def _dual_solve(A, lam0, mu):
     res = minimize(dual, lam0 * scale, jac=True, method="L-BFGS-B", bounds=[(0, None)] * A.shape[0],
                    options={"ftol": 0.0, "gtol": 1e-10, "maxiter": 20000, "maxcor": 10})
     return res.x / scale
+
+
+def _q_margin_depth(A, mu, depth):
+    """The Q^D_μ-margin problem, D ≥ 3, by SLSQP from the ℓ2 (μ ≥ 1) or ℓ1 (μ < 1) max-margin
+    solution. SLSQP's "positive directional derivative" stop (mode 8) comes at the optimum to
+    rounding here and is accepted when the constraints hold to 1e-9."""
+    alpha = mu ** (1.0 / depth)  # Q^D_α with α^D = μ
+    start = _l2_max_margin(A) if mu >= 1.0 else _l1_max_margin(A)
+    res = minimize(lambda b: float(depth_potential(b, alpha, depth)), start,
+                   jac=lambda b: np.asarray(depth_link_inverse(b / mu, depth)), method="SLSQP",
+                   constraints=[{"type": "ineq", "fun": lambda b: A @ b - 1.0, "jac": lambda b: A}],
+                   options={"ftol": 1e-15, "maxiter": 5000})
+    if not (res.success or res.status == 8) or np.min(A @ res.x) < 1.0 - 1e-9:
+        raise RuntimeError(f"q_margin(depth={depth}): SLSQP failed ({res.message})")
+    return res.x
 
 
 def _link(z, log_mu):
@@ -158,11 +180,11 @@ def _newton_active(A, lam, mu, iterations=50):
 
 
 def margin_mu(model: Model, alpha, log_loss) -> float:
-    """μ = α_W²/log(1/ε) at training loss ε = exp(``log_loss``) (depth 2; module docstring).
+    """μ = α_W^D/log(1/ε) at training loss ε = exp(``log_loss``) (module docstring).
 
-    ``model`` is PE() or PW(2) and α its initialization scale as in `dln_theory.simulate`
-    (α_W² = α_E²/2, docs/conventions.md §1); ``log_loss`` < 0 is log ε, so that losses below 1e-308
-    can be given.
+    ``model`` is PE(), or PW(D), and α its initialization scale as in `dln_theory.simulate`
+    (depth 2: α_W² = α_E²/2, docs/conventions.md §1); ``log_loss`` < 0 is log ε, so that losses
+    below 1e-308 can be given.
     """
     model = check_model(model)
     _validate.positive("alpha", alpha)
@@ -170,14 +192,15 @@ def margin_mu(model: Model, alpha, log_loss) -> float:
     _validate.scalar("log_loss", log_loss)
     if not np.isfinite(log_loss) or log_loss >= 0:
         raise ValueError(f"log_loss={log_loss!r} is not allowed: log_loss = log ε must be finite and < 0")
-    alpha_w2 = float(model.alpha_e2(alpha)) / 2.0
-    return alpha_w2 / (-float(log_loss))
+    scale = float(model.alpha_e2(alpha)) / 2.0 if model.depth == 2 else float(alpha) ** model.depth
+    return scale / (-float(log_loss))
 
 
 def predicted_direction(X, y, model: Model, alpha, log_loss) -> np.ndarray:
-    """The Q_μ-margin solution at μ = `margin_mu`(model, α, log ε): the direction that gradient flow
-    from scale α has at training loss ε (exponential loss, depth 2; module docstring)."""
-    return q_margin(X, y, margin_mu(model, alpha, log_loss))
+    """The Q_μ-margin solution at μ = `margin_mu`(model, α, log ε), depth D of ``model``: the
+    direction that gradient flow from scale α has at training loss ε (exponential loss; module
+    docstring)."""
+    return q_margin(X, y, margin_mu(model, alpha, log_loss), model.depth)
 
 
 def unit(beta) -> np.ndarray:
