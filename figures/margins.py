@@ -1,5 +1,7 @@
-"""Margins: the direction of a depth-2 DLN on separable data (exponential loss) between the ℓ2 and
-ℓ1 max-margin solutions, as a function of α and of the training loss ε.
+"""Margins: a depth-2 DLN's direction between the ℓ2 and ℓ1 max margins, vs α and the loss.
+
+The direction of β on separable data (exponential loss), as a function of the initialization
+scale α and of the training loss ε.
 
 P-E, `SparseClassification(10, 20, 3)`, normalized GD (θ ← θ − η∇log L, the gradient-flow path in
 log-time), losses read in log-space down to log(1/ε) ≈ 1e130. Gaps are between unit ℓ2
