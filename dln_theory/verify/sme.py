@@ -56,8 +56,9 @@ class Design:
 #: Quick mode (smaller samples) is a smoke check: bias ≥ 5 SE.
 ORDER_1 = {False: Design((0.4, 0.2, 0.1), 2**20, 2**13, 10.0), True: Design((0.4, 0.2, 0.1), 2**16, 2**12, 5.0)}
 #: Order 2: the bias at η = 0.2 is ≥ 1.4e-3 (loss, path std 0.04): 2¹⁷ SME paths give SE 1.2e-4.
-#: Quick mode (2¹⁵ paths): bias ≥ 5 SE, the slope uncertain by about ±0.2.
-ORDER_2 = {False: Design((0.4, 0.2), 2**20, 2**17, 10.0), True: Design((0.4, 0.2), 2**18, 2**15, 5.0)}
+#: Quick mode keeps the 2¹⁷ SME paths (with 2¹⁵ the fitted slope scatters by ±0.3: measured 2.48)
+#: and asks bias ≥ 5 SE.
+ORDER_2 = {False: Design((0.4, 0.2), 2**20, 2**17, 10.0), True: Design((0.4, 0.2), 2**18, 2**17, 5.0)}
 #: Random reshuffling vs with replacement: SGD only.
 RESHUFFLING = {False: Design((0.4, 0.2, 0.1), 2**20, 0, 10.0), True: Design((0.4, 0.2), 2**17, 0, 5.0)}
 
