@@ -62,6 +62,7 @@ from .models import make_model as make_model  # noqa: E402
 from .objective import AbstractObjective as AbstractObjective  # noqa: E402
 from .objective import Objective as Objective  # noqa: E402
 from .problems import Problem as Problem  # noqa: E402
+from .problems import SparseClassification as SparseClassification  # noqa: E402
 from .problems import SparseRegression as SparseRegression  # noqa: E402
 from .problems import from_data as from_data  # noqa: E402
 from .run import Run as Run  # noqa: E402

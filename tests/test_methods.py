@@ -35,6 +35,12 @@ METHODS = {
     "GradientFlow": dt.GradientFlow(0.05),
     "ModifiedFlow": dt.ModifiedFlow(0.05, field=gd_field(1)),
     "ModifiedFlow_heavy_ball": dt.ModifiedFlow(0.05, field=HeavyBallField(momentum=0.3)),
+    "SignGD": dt.SignGD(0.05),
+    "RMSProp": dt.RMSProp(0.05, beta2=0.9),
+    "Adam": dt.Adam(0.05, beta1=0.5, beta2=0.9),
+    "NormalizedGD": dt.NormalizedGD(0.05),
+    "NormalizedGD_grad": dt.NormalizedGD(0.05, normalize="grad"),
+    "SME": dt.SME(0.05, batch_size=2, order=1),
 }
 
 # The numeric hyper-parameter that each method adds to GD (swept in the vmap test).
@@ -155,7 +161,8 @@ def test_float32_parameters_stay_float32(name, problem):
 # Structure: one declaration per hyper-parameter, options only where used, typed state.
 
 ALL_METHODS = [dt.GD, dt.SGD, dt.HeavyBall, dt.Nesterov, dt.GR, dt.FGR, dt.BGR, dt.SAM, dt.Flooding,
-               dt.Extragradient, dt.DataGrad, dt.SpectReg, dt.GradientFlow, dt.ModifiedFlow]
+               dt.Extragradient, dt.DataGrad, dt.SpectReg, dt.GradientFlow, dt.ModifiedFlow, dt.SignGD, dt.RMSProp,
+               dt.Adam, dt.NormalizedGD, dt.NormalizedFlow, dt.SME]
 
 
 def test_hyperparameters_are_the_declared_float_leaves():
@@ -179,12 +186,13 @@ def test_every_declared_hyperparameter_is_a_float64_leaf(name):
 
 
 def test_options_only_on_the_methods_that_use_them():
-    """Sampling options belong to SGD; Nesterov is a class, not a flag; flows take no step options."""
+    """Sampling options belong to SGD (label noise also to its SME); Nesterov is a class, not a flag; flows take no step options."""
     for cls in ALL_METHODS:
         fields = {f.name for f in dataclasses.fields(cls)}
         assert "nesterov" not in fields
-        assert ("replacement" in fields) == ("label_noise" in fields) == (cls is dt.SGD)
-        if cls in (dt.GradientFlow, dt.ModifiedFlow):
+        assert ("replacement" in fields) == (cls is dt.SGD)
+        assert ("label_noise" in fields) == (cls in (dt.SGD, dt.SME))  # the SME models SGD with replacement
+        if cls in (dt.GradientFlow, dt.ModifiedFlow, dt.NormalizedFlow):
             assert not fields & {"momentum", "weight_decay", "batch_size", "schedule"}
     with pytest.raises(TypeError):
         dt.GD(0.1, label_noise=0.1)

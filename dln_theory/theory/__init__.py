@@ -3,3 +3,5 @@ the modified vector fields they define (`fields`).
 
 Each formula names the paper and equation it implements and the derivation that proves it.
 """
+
+from .margins import max_margin as max_margin  # noqa: E402
