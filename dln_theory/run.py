@@ -344,14 +344,18 @@ def outputs(run: "Run", progress: Progress, reached) -> dict:
 # ------------------------------------------------------------------------------- a batch of runs
 
 
-def _begin(run, v, i) -> Progress:
+def _begin(run, v, i, loop: bool = True) -> Progress:
+    """The progress of configuration ``v`` before its first step; with ``loop``, passed through a
+    loop of no steps, which gives it the batching that the loop gives it under vmap (what
+    `vmap_axes` traces; `_start` knows the axes and leaves the loop, and its compilation, out)."""
     r = run.at(v)
     method, objective, params0, key, _ = r.configuration()
     # θ is per configuration (batched by the index i under vmap) even where no grid value reaches
     # it (one configuration), so that the method state derived from it is batched as in `_advance`.
     params0 = jnp.where(i >= 0, params0, params0)
     progress = begin(method, objective, params0, key, r.n_saves)
-    # A loop of no steps gives the progress the batching that the loop gives it under vmap.
+    if not loop:
+        return progress
     return advance(method, objective, progress, 0, 0, r.save_every, r.loss_tol, r.divergence_bound, AXIS)[1]
 
 
@@ -394,7 +398,13 @@ def vmap_axes(run: Run, values, index) -> Progress:
 
 
 def _start(run, values, index, axes):
-    return jax.vmap(lambda v, i: _begin(run, v, i), out_axes=axes, axis_name=AXIS)(values, index)
+    progress = jax.vmap(lambda v, i: _begin(run, v, i, loop=False), out_axes=axes, axis_name=AXIS)(values, index)
+    # Strongly typed, as the loop of `_advance` returns it, so that every segment has one signature.
+    return jax.tree.map(lambda x: jax.lax.convert_element_type(x, x.dtype) if _weak(x) else x, progress)
+
+
+def _weak(x) -> bool:
+    return bool(getattr(getattr(x, "aval", x), "weak_type", False))
 
 
 def _advance(fixed, progress):
@@ -425,7 +435,8 @@ def execute(run: Run, values: Mapping[str, np.ndarray], size: int = 1,
     programs = _jobs.Programs() if programs is None else programs
     values, index = _shard(({name: jnp.asarray(v) for name, v in values.items()}, jnp.arange(size)))
     axes = programs.value(vmap_axes, run, values, index)
-    progress = programs.compiled(_start, run, values, index, axes)(run, values, index, axes)
+    progress = _shard_progress(programs.compiled(_start, run, values, index, axes)(run, values, index, axes), axes,
+                               size)
     stop = run.n_steps
     i, length, reached = 0, 1, None
     advance_fn = None
@@ -453,6 +464,17 @@ def _next_length(length: int, done: int, seconds: float) -> int:
     if done < length or seconds <= 0:
         return length
     return max(1, min(64 * length, int(length * SEGMENT_SECONDS / seconds)))
+
+
+def _shard_progress(progress: Progress, axes: Progress, size: int) -> Progress:
+    """The progress as `_advance` returns it: leaves with a configuration axis sharded like the
+    configurations (`_shard`), the others replicated (so that every segment has one signature)."""
+    if jax.device_count() == 1 or size % jax.device_count():
+        return progress
+    mesh = jax.sharding.Mesh(np.array(jax.devices()), (AXIS,))
+    spec = {0: jax.sharding.PartitionSpec(AXIS), None: jax.sharding.PartitionSpec()}
+    return jax.tree.map(lambda a, sub: jax.device_put(sub, jax.sharding.NamedSharding(mesh, spec[a])),
+                        axes, progress, is_leaf=lambda x: x is None)
 
 
 def _shard(values):
