@@ -3,7 +3,7 @@
     dln-theory --version
     dln-theory verify [CLAIM...] [--quick] [--json FILE] | --list
     dln-theory derive list | NAME... | all [--check] [--latex] [--order p] [--out DIR]
-    dln-theory figures list | NAME... | all [--quick] [--out DIR]
+    dln-theory figures list | NAME... | all [--quick] [--out DIR] [--set KEY=VALUE ...]
     dln-theory export-tex FILE [--figures DIR] [--verify JSON | --no-claims] [--digits N]
     dln-theory report [--out DIR] [--figures DIR] [--derivations DIR] [--verify JSON | --no-claims]
     dln-theory bench [--quick] [--json FILE] [--benchmarks DIR]
@@ -181,10 +181,25 @@ def _figures(args) -> int:
     if args.names == ["list"]:
         print(_listing((name, _first_line(figures.FIGURES[name])) for name in figures.list_figures()))
         return 0
-    out = args.out if args.out is not None or args.quick else figures.default_out(quick=False)
+    overrides = dict(_key_value(item) for item in args.set)
+    names = figures.list_figures() if args.names == ["all"] else args.names
+    for name in names:
+        if name in figures.NAMES:
+            figures.configure(name, args.quick, overrides)  # a bad --set fails before any work
+    if overrides and args.out is None and not args.quick:
+        out = figures.default_out(quick=True)  # a variant never overwrites the committed figures
+    else:
+        out = args.out if args.out is not None or args.quick else figures.default_out(quick=False)
     if out is not None:
         out = _writable_dir(out, "--out")
-    return figures.run(args.names, quick=args.quick, out=out)
+    return figures.run(args.names, quick=args.quick, out=out, overrides=overrides)
+
+
+def _key_value(item: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key:
+        raise ValueError(f"--set {item!r} is not allowed: give KEY=VALUE, e.g. --set steps=20000")
+    return key.strip(), value.strip()
 
 
 BENCHMARKS = ("bench_sweep.py", "bench_flow.py", "bench_jobs.py", "bench_derivations.py")
@@ -303,7 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="+", help="'list', 'all' or figure names")
     p.add_argument("--quick", action="store_true", help="small grids (seconds per figure)")
     p.add_argument("--out", metavar="DIR",
-                   help="output folder (default: ./figures; with --quick a new temporary folder)")
+                   help="output folder (default: ./figures; with --quick or --set a new temporary folder)")
+    p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
+                   help="change a field of the figure's Config (a Python literal, e.g. --set "
+                        "'log_alphas=(-3.0, 1.0, 5)'); repeatable")
     p.set_defaults(run=_figures)
 
     p = sub.add_parser("bench", help="speed benchmarks against NumPy / SciPy baselines")

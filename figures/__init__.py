@@ -14,6 +14,8 @@ generated from the ``<name>.json`` files (`dln_theory.figures.readme`).
     run(["kernel_rich"], quick=True, out="/tmp/figs")
 """
 
+import ast
+import dataclasses
 import importlib
 import sys
 import tempfile
@@ -74,8 +76,60 @@ def default_out(quick: bool) -> Path:
     return FIGURE_DIR if not quick else Path(tempfile.mkdtemp(prefix="dln-figures-quick-"))
 
 
-def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bool, str, list[Path]]:
+def configure(name: str, quick: bool = False, overrides: Mapping[str, object] | None = None):
+    """The ``Config`` of figure ``name`` (``QUICK`` or ``FULL``) with ``overrides`` {field: value}.
+
+    A value given as a string (from the command line's ``--set KEY=VALUE``) is read as a Python
+    literal and converted to the type of the field's current value (int, float, bool, str or a
+    tuple of them, element by element when the length is kept). Unknown fields and values of the wrong kind raise ValueError, before any work.
+    """
+    config = FIGURES[name].QUICK if quick else FIGURES[name].FULL
+    if not overrides:
+        return config
+    current = {f.name: getattr(config, f.name) for f in dataclasses.fields(config)}
+    changes = {}
+    for key, value in overrides.items():
+        if key not in current:
+            raise ValueError(f"--set {key}=...: figure {name!r} has no parameter {key!r}; it has {sorted(current)}")
+        changes[key] = _coerce(f"--set {key}={value}", value, current[key])
+    return dataclasses.replace(config, **changes)
+
+
+def _coerce(label: str, value, like):
+    """``value`` (a string is read as a Python literal) as the type of ``like``."""
+    if isinstance(value, str) and not isinstance(like, str):
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            raise ValueError(f"{label} is not allowed: give a Python literal like {like!r}") from None
+    if isinstance(like, tuple):
+        if not isinstance(value, (tuple, list)):
+            raise ValueError(f"{label} is not allowed: give a tuple like {like!r}")
+        if len(value) == len(like):  # element by element, e.g. (start, stop, count)
+            return tuple(_coerce(label, v, w) for v, w in zip(value, like))
+        return tuple(value)
+    if isinstance(like, bool):
+        if not isinstance(value, bool):
+            raise ValueError(f"{label} is not allowed: give True or False")
+        return value
+    if isinstance(like, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            raise ValueError(f"{label} is not allowed: give an integer like {like!r}")
+        return int(value)
+    if isinstance(like, float):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{label} is not allowed: give a number like {like!r}")
+        return float(value)
+    if like is None or isinstance(value, type(like)):
+        return value
+    raise ValueError(f"{label} is not allowed: give a value like {like!r}")
+
+
+def render(name: str, quick: bool = False, out=None, cache_dir=None,
+           overrides: Mapping[str, object] | None = None) -> tuple[bool, str, list[Path]]:
     """Compute, plot, save and check one figure; return (passed, check message, written paths).
+
+    ``overrides`` change fields of its ``Config`` (`configure`).
 
     The written paths are the PNG, the PDF and the check's metrics ``<name>.json``; the provenance
     sidecar is written too, at `dln_theory.provenance.sidecar_path` of the last.
@@ -85,7 +139,7 @@ def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bo
     from . import metrics
 
     module = FIGURES[name]
-    config = module.QUICK if quick else module.FULL
+    config = configure(name, quick, overrides)
     results = module.compute(config, cache_dir=cache_dir)
     folder = Path(out if out is not None else default_out(quick))
     with plotting.style():
@@ -97,13 +151,16 @@ def render(name: str, quick: bool = False, out=None, cache_dir=None) -> tuple[bo
     return bool(passed), message, paths
 
 
-def run(names=None, quick: bool = False, out=None, cache_dir=None, stream=None) -> int:
+def run(names=None, quick: bool = False, out=None, cache_dir=None, stream=None,
+        overrides: Mapping[str, object] | None = None) -> int:
     """Render figures ``names`` (default: all) into ``out``; return 0 if every check passed, else 1.
 
     Prints a progress line before each figure, its check line after it, and where its metrics
     ``<name>.json`` and provenance sidecar ``<name>.provenance.json`` are. ``out`` defaults to
     the ``figures/`` folder for full runs and to a temporary folder (printed) for quick runs.
-    ``cache_dir`` is the sweep cache (default: `dln_theory.cache.root_dir()`).
+    ``cache_dir`` is the sweep cache (default: `dln_theory.cache.root_dir()`). ``overrides``
+    {field: value} change each figure's ``Config`` (`configure`); they are checked for every
+    figure before the first one is computed.
     """
     from dln_theory import provenance
 
@@ -112,13 +169,15 @@ def run(names=None, quick: bool = False, out=None, cache_dir=None, stream=None) 
     unknown = [n for n in names if n not in NAMES]
     if unknown:
         raise ValueError(f"figure(s) {unknown} are not registered: choose from {list(NAMES)}")
+    for name in names:
+        configure(name, quick, overrides)
     out = Path(out) if out is not None else default_out(quick)
     failed = 0
     for i, name in enumerate(names, 1):
         print(f"[{i}/{len(names)}] {name}{' (quick)' if quick else ''} ...", file=stream, flush=True)
         start = time.perf_counter()
         try:
-            passed, message, paths = render(name, quick=quick, out=out, cache_dir=cache_dir)
+            passed, message, paths = render(name, quick=quick, out=out, cache_dir=cache_dir, overrides=overrides)
         except Exception as err:  # one failing figure must not stop the others
             passed, message, paths = False, f"error: {type(err).__name__}: {err}", []
         elapsed = time.perf_counter() - start

@@ -59,7 +59,7 @@ def test_read_only_folder_is_refused(tmp_path, monkeypatch, capsys):
 
 def test_figures_default_out_is_the_working_directory(tmp_path, monkeypatch):
     seen = {}
-    monkeypatch.setattr(figures, "run", lambda names, quick, out: seen.update(out=out) or 0)
+    monkeypatch.setattr(figures, "run", lambda names, quick, out, overrides: seen.update(out=out) or 0)
     monkeypatch.chdir(tmp_path)
     assert cli.main(["figures", "kernel_rich"]) == 0
     assert seen["out"].resolve() == tmp_path / "figures" and seen["out"].is_dir()
@@ -199,3 +199,32 @@ def test_every_registered_claim_says_what_its_numbers_are():
 
     unlabelled = [n for n in verify.all_claims() if not (verify._QUANTITY.get(n) or quantities.quantity(n))]
     assert not unlabelled, f"add quantity= to these claims or a pattern to verify/quantities.py: {unlabelled}"
+
+
+def test_figures_set_changes_the_config_and_writes_elsewhere(tmp_path, monkeypatch, capsys):
+    # --set reads Python literals and keeps each field's type (count stays an int inside a tuple);
+    # without --out the variant goes to a new folder, never over the committed ./figures.
+    config = figures.configure("weight_decay", True, {"log_alphas": "(-1.0, 0.0, 3)", "eta": "0.05", "steps": "100"})
+    assert config.log_alphas == (-1.0, 0.0, 3) and isinstance(config.log_alphas[2], int)
+    assert config.eta == 0.05 and config.steps == 100 and config.n == figures.FIGURES["weight_decay"].QUICK.n
+    seen = {}
+    monkeypatch.setattr(figures, "run", lambda names, quick, out, overrides: seen.update(out=out, overrides=overrides) or 0)
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["figures", "weight_decay", "--set", "steps=100"]) == 0
+    assert seen["overrides"] == {"steps": "100"} and os.path.abspath(seen["out"]) != str(tmp_path / "figures")
+
+
+@pytest.mark.parametrize(
+    ("item", "match"),
+    [
+        ("stepz=100", "has no parameter 'stepz'"),
+        ("steps=1.5", "steps=1.5 is not allowed: give an integer"),
+        ("eta=fast", "eta=fast is not allowed: give a Python literal"),
+        ("log_alphas=3", "log_alphas=3 is not allowed: give a tuple"),
+        ("steps", "give KEY=VALUE"),
+    ],
+)
+def test_figures_bad_set_is_refused_before_any_work(item, match, monkeypatch, capsys):
+    monkeypatch.setattr(figures, "run", lambda *a, **k: pytest.fail("ran with a bad --set"))
+    assert cli.main(["figures", "weight_decay", "--set", item]) == 2
+    assert match in capsys.readouterr().err
