@@ -8,8 +8,9 @@ P-E from α = 0.7, T = 0.8, g ∈ {L, ‖β‖², u₁}, independent paths for S
 One panel per test function: |E g(SGD) − E g(SME_p)| against η for p = 1, 2, and the difference
 between random reshuffling and sampling with replacement |E g(RR) − E g(WR)| (the SMEs model the
 latter), with error bars of ±2 standard errors and the fitted slopes in the legend.
-Check: fitted slopes within `dln_theory.verify.sme.SLOPE_TOLERANCE` of 1 (SME order 1), 2 (SME
-order 2), and every bias at least `Design.se_ratio` standard errors from zero.
+Check: fitted slopes within ``slope_tolerance`` (`dln_theory.verify.sme.SLOPE_TOLERANCE` in full
+mode) of 1 (SME order 1), 2 (SME order 2), and every bias at least `Design.se_ratio` standard
+errors from zero.
 """
 
 from dataclasses import dataclass
@@ -31,10 +32,13 @@ class Config:
     order_1: claims.Design = claims.ORDER_1[False]
     order_2: claims.Design = claims.ORDER_2[False]
     reshuffling: claims.Design = claims.RESHUFFLING[False]
+    slope_tolerance: float = claims.SLOPE_TOLERANCE
 
 
 FULL = Config()
-QUICK = Config(claims.ORDER_1[True], claims.ORDER_2[True], claims.RESHUFFLING[True])
+#: A smoke run: 2¹⁴ SME-2 paths scatter the order-2 slope by about ±0.3 (the claim keeps 2¹⁷).
+QUICK = Config(claims.ORDER_1[True], claims.Design((0.4, 0.2), 2**17, 2**14, 3.0), claims.RESHUFFLING[True],
+               slope_tolerance=0.6)
 
 
 def compute(config: Config, cache_dir=None) -> dict:
@@ -70,18 +74,18 @@ def check(results):
     slopes = {key: {g: results[key]["slope"][g] for g in claims.TEST_FUNCTIONS} for key in SERIES}
     ratios = {key: min(float(np.min(results[key]["bias"][g] / results[key]["se"][g])) for g in claims.TEST_FUNCTIONS)
               for key in SERIES}
-    ok = all(abs(s - EXPECTED[key]) <= claims.SLOPE_TOLERANCE for key in EXPECTED for s in slopes[key].values())
+    ok = all(abs(s - EXPECTED[key]) <= config.slope_tolerance for key in EXPECTED for s in slopes[key].values())
     ok = ok and all(ratios[key] >= designs[key].se_ratio for key in designs)
     listed = "; ".join(f"{SERIES[key]}: " + ", ".join(f"{g} {fmt(s)}" for g, s in slopes[key].items())
                        for key in SERIES)
-    metrics = {"slopes": slopes, "min_bias_over_se": ratios, "slope_tolerance": claims.SLOPE_TOLERANCE,
+    metrics = {"slopes": slopes, "min_bias_over_se": ratios, "slope_tolerance": config.slope_tolerance,
                "etas": {key: list(map(float, results[key]["etas"])) for key in SERIES},
                "bias": {key: {g: results[key]["bias"][g].tolist() for g in claims.TEST_FUNCTIONS} for key in SERIES},
                "standard_error": {key: {g: results[key]["se"][g].tolist() for g in claims.TEST_FUNCTIONS}
                                   for key in SERIES},
                "paths": {"sgd": config.order_1.n_sgd, "sme_order_1": config.order_1.n_sme,
                          "sme_order_2": config.order_2.n_sme}}
-    return ok, (f"fitted weak orders: {listed} (expected 1 and 2 +- {claims.SLOPE_TOLERANCE}); min bias/SE "
+    return ok, (f"fitted weak orders: {listed} (expected 1 and 2 +- {config.slope_tolerance}); min bias/SE "
                 + ", ".join(f"{SERIES[k]} {ratios[k]:.1f}" for k in SERIES)), metrics
 
 
