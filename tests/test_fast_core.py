@@ -522,3 +522,134 @@ def test_per_example_gr_step():
     want = UV - eta * jax.grad(penalized)(jnp.asarray(UV))
     np.testing.assert_allclose(_one_step(dt.GR(eta, gamma=gamma, per_example=True))[0], want,
                                rtol=1e-12, atol=1e-15)
+
+
+# --- dynamics: adaptive and normalized steps against their update rules -----------------------
+
+def _adam_reference(theta, grads_of, steps, eta, beta1, beta2, eps, eps_root, bias, wd=0.0,
+                    schedule=lambda k: 1.0):
+    """Kingma & Ba, Algorithm 1, in NumPy (β₁ = 0 with m̂ → g: RMSProp; coupled weight decay)."""
+    theta, m, v = np.array(theta), 0.0, 0.0
+    for k in range(steps):
+        g = np.asarray(grads_of(theta)) + wd * theta
+        m, v = beta1 * m + (1 - beta1) * g, beta2 * v + (1 - beta2) * g**2
+        m_hat = m / (1 - beta1 ** (k + 1)) if bias and beta1 else m
+        v_hat = v / (1 - beta2 ** (k + 1)) if bias else v
+        theta = theta - eta * schedule(k) * m_hat / (np.sqrt(v_hat + eps_root) + eps)
+    return theta
+
+
+def test_adaptive_methods_two_steps_are_their_update_rules():
+    eta, sched = 0.3, lambda k: 0.5 ** k
+    cases = [  # (method, reference arguments β₁, β₂, ε, ε_root, bias correction, λ, schedule)
+        (dt.Adam(eta, beta1=0.8, beta2=0.9, eps=1e-3, eps_root=1e-4), (0.8, 0.9, 1e-3, 1e-4, True)),
+        (dt.Adam(eta, beta1=0.5, beta2=0.7, eps=1e-2, bias_correction=False),
+         (0.5, 0.7, 1e-2, 0.0, False)),
+        (dt.Adam(eta, weight_decay=0.2, schedule=sched), (0.9, 0.999, 1e-8, 0.0, True, 0.2, sched)),
+        (dt.RMSProp(eta, eps=1e-3), (0.0, 0.99, 1e-3, 0.0, False)),
+        (dt.RMSProp(eta, beta2=0.6, eps=0.0, eps_root=1e-3, bias_correction=True),
+         (0.0, 0.6, 0.0, 1e-3, True)),
+    ]
+    for method, ref in cases:
+        want = _adam_reference(UV, _grad, 2, eta, *ref)
+        theta, aux = _one_step(method, steps=2)
+        np.testing.assert_allclose(theta, want, rtol=1e-12, atol=1e-15, err_msg=repr(method))
+        assert float(aux["dt"]) == eta * (ref[6](1) if len(ref) > 6 else 1.0)
+    # Adam's defaults are Kingma & Ba's (β₁, β₂, ε) = (0.9, 0.999, 1e-8) with bias correction;
+    # RMSProp's β₂ = 0.99 without it (Tieleman & Hinton).
+    np.testing.assert_allclose(_one_step(dt.Adam(eta), steps=2)[0],
+                               _adam_reference(UV, _grad, 2, eta, 0.9, 0.999, 1e-8, 0.0, True),
+                               rtol=1e-12, atol=1e-15)
+    # SignGD with weight decay and a schedule: θ ← θ − η_k sign(∇L + λθ).
+    theta, aux = _one_step(dt.SignGD(eta, weight_decay=0.2, schedule=sched), steps=2)
+    theta1 = UV - eta * np.sign(_grad(UV) + 0.2 * UV)
+    np.testing.assert_allclose(theta, theta1 - 0.5 * eta * np.sign(_grad(theta1) + 0.2 * theta1),
+                               rtol=1e-12, atol=1e-15)
+    assert float(aux["dt"]) == 0.5 * eta
+
+
+def test_adaptive_state_and_zero_gradient_coordinates():
+    # A coordinate with u_i = v_i = 0 has ∇L = 0 forever: with ε = ε_root = 0 its denominator is
+    # 0 and it stays put (sign(0) = 0), so RMSProp with β₂ = 0 is SignGD (module docstring).
+    start = UV * np.array([1.0, 0.0, 1.0])
+    for method in (dt.RMSProp(0.1, beta2=0.0, eps=0.0), dt.Adam(0.1, beta1=0.0, beta2=0.0, eps=0.0),
+                   dt.SignGD(0.1)):
+        theta, _ = _one_step(method, start, steps=2)
+        theta1 = start - 0.1 * np.sign(_grad(start))
+        np.testing.assert_allclose(theta, theta1 - 0.1 * np.sign(_grad(theta1)), rtol=1e-12,
+                                   atol=1e-15, err_msg=repr(method))
+    state = dt.Adam(0.1).init(jnp.asarray(UV), _pe_obj())
+    assert np.all(np.asarray(state.m) == 0) and np.all(np.asarray(state.v) == 0)
+    assert int(state.k) == 0 and state.perm is None
+    state = dt.RMSProp(0.1).init(jnp.asarray(UV), _pe_obj())
+    assert state.m is None and state.v.shape == UV.shape
+    state = dt.SignGD(0.1, batch_size=2).init(jnp.asarray(UV), _pe_obj())
+    assert state.m is None and state.v is None and np.all(np.asarray(state.perm) == np.arange(4))
+    assert dt.SignGD(0.1, batch_size=2).stochastic and not dt.SignGD(0.1).stochastic
+
+
+def test_adaptive_minibatches_and_refusals():
+    # batch_size = 2 on n = 4: random reshuffling, the two steps of the epoch see perm[:2], perm[2:].
+    method = dt.SignGD(0.1, batch_size=2)
+    theta = jnp.asarray(UV)
+    state = method.init(theta, _pe_obj())
+    for k in range(2):
+        theta, state, _ = method.step(theta, state, _pe_obj(), jax.random.PRNGKey(k))
+        if k == 0:
+            perm = np.asarray(state.perm)
+            theta1 = np.asarray(theta)
+    assert sorted(perm) == [0, 1, 2, 3] and int(state.k) == 2
+    np.testing.assert_array_equal(np.asarray(state.perm), perm)  # one permutation per epoch
+    halves = [(XD[perm[:2]], YD[perm[:2]]), (XD[perm[2:]], YD[perm[2:]])]
+    want1 = UV - 0.1 * np.sign(_grad(UV, *halves[0]))
+    np.testing.assert_allclose(theta1, want1, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(theta, want1 - 0.1 * np.sign(_grad(want1, *halves[1])), rtol=1e-12,
+                               atol=1e-15)
+    with pytest.raises(ValueError, match="^batch_size=5 is not allowed: it must be <= the number "
+                                         "of examples n=4$"):
+        dt.Adam(0.1, batch_size=5).check_objective(_pe_obj())
+    dt.Adam(0.1, batch_size=4).check_objective(_pe_obj())  # B = n: accepted
+    dt.Adam(0.1).check_objective(_pe_obj())
+    with pytest.raises(ValueError, match="^batch_size=0 is not allowed"):
+        dt.RMSProp(0.1, batch_size=0)
+
+
+def _classification(scale):
+    """Exponential loss on (XD, sign(XD β̄)), β̄ = (1, −1, 0.5), at θ = scale·(β̄, 1): margins
+    m_i = scale²·|x_iᵀβ̄|, so L = mean e^{−m} underflows to 0 for scale² ≳ 2000."""
+    from dln_theory.classification import classification_objective
+
+    bbar = np.array([1.0, -1.0, 0.5])
+    y = np.sign(XD @ bbar)
+    obj = classification_objective(PE(), jnp.asarray(XD), jnp.asarray(y), "exponential")
+    theta = scale * np.stack([bbar, np.ones(3)])
+    margins = y * (XD @ (theta[0] * theta[1]))
+    w = np.exp(-(margins - margins.min()))
+    w /= w.sum()  # ∇_β log L = −Σ_i w_i y_i x_i, w = softmax(−m) (no underflow)
+    g_beta = -(w * y) @ XD
+    return obj, theta, np.stack([theta[1] * g_beta, theta[0] * g_beta])
+
+
+def test_normalized_gd_and_flow_are_log_loss_gradient_steps():
+    eta = 0.3
+    g, loss = np.asarray(_grad(UV)), float(_loss(UV))
+    np.testing.assert_allclose(_one_step(dt.NormalizedGD(eta))[0], UV - eta * g / loss, rtol=1e-12,
+                               atol=1e-15)
+    np.testing.assert_allclose(_one_step(dt.NormalizedGD(eta, normalize="grad"))[0],
+                               UV - eta * g / np.linalg.norm(g), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(dt.NormalizedFlow(eta).velocity(_pe_obj(), jnp.asarray(UV)),
+                               -g / loss, rtol=1e-12, atol=1e-15)
+    # Classification far in the margin regime: L underflows to 0, ∇log L stays exact (1e-12: the
+    # softmax weights are O(1) numbers computed the same way on both sides).
+    obj, theta, want = _classification(60.0)
+    assert float(obj.loss(jnp.asarray(theta))) == 0.0
+    for method in (dt.NormalizedGD(eta), dt.NormalizedGD(eta, normalize="grad")):
+        step = want if method.normalize == "loss" else want / np.linalg.norm(want)
+        got, _, _ = method.step(jnp.asarray(theta), method.init(jnp.asarray(theta), obj), obj,
+                                jax.random.PRNGKey(0))
+        np.testing.assert_allclose(got, theta - eta * step, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dt.NormalizedFlow(eta).velocity(obj, jnp.asarray(theta)), -want,
+                               rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match="^normalize='sign' is not allowed: choose one of "
+                                         r"\['grad', 'loss'\]"):
+        dt.NormalizedGD(eta, normalize="sign")
