@@ -151,8 +151,13 @@ def dumps(rec: dict) -> str:
 
 def write(path, rec: dict) -> Path:
     """Write ``rec`` to ``path`` (only if its text changed) and return the path."""
+    return write_text(path, dumps(rec))
+
+
+def write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` only if it differs from the file's (an unchanged file keeps its
+    mtime, so reruns of an unchanged tree touch nothing); return the path."""
     path = Path(path)
-    text = dumps(rec)
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

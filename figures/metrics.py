@@ -54,12 +54,9 @@ def dumps(rec: dict) -> str:
 
 def save(path, rec: dict) -> Path:
     """Write ``rec`` to ``path`` (only if its text changed, so an unchanged file keeps its mtime)."""
-    path = Path(path)
-    text = dumps(rec)
-    if not path.exists() or path.read_text(encoding="utf-8") != text:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    return path
+    from dln_theory.provenance import write_text
+
+    return write_text(path, dumps(rec))
 
 
 def load(folder, name: str) -> dict:

@@ -15,6 +15,7 @@ from dln_theory.dynamics import Adam, AdaptiveState, RMSProp, SignGD
 from dln_theory.objective import Objective
 from dln_theory.sweep import sweep
 from dln_theory.verify import adaptive as claims
+from dln_theory.verify.derived import iterate
 
 ETA = 0.01
 
@@ -26,17 +27,6 @@ def setup():
     # a generic start (no zero gradient) and the P-E start (∂L/∂u = 0 at the first step)
     generic = 0.5 + 0.3 * np.asarray(jax.random.normal(jax.random.PRNGKey(3), (2, problem.d)))
     return problem, objective, generic
-
-
-@eqx.filter_jit
-def _steps(method, objective, params0, n_steps):
-    """θ after ``n_steps`` steps of ``method`` through its public init/step."""
-    def body(_, carry):
-        params, state = carry
-        params, state, _ = method.step(params, state, objective, jax.random.PRNGKey(0))
-        return params, state
-
-    return jax.lax.fori_loop(0, n_steps, body, (params0, method.init(params0, objective)))[0]
 
 
 CASES = {
@@ -66,7 +56,7 @@ def test_matches_numpy_loop_of_the_update_rule(name, start, setup):
     method, options = CASES[name]
     theta0 = generic if start == "generic" else np.asarray(dt.PE().init(0.5, problem.d))
     want = claims.reference_run(np.asarray(problem.X), np.asarray(problem.y), theta0, ETA, 30, **options)
-    got = np.asarray(_steps(method, objective, jnp.asarray(theta0), 30))
+    got = np.asarray(iterate(method, objective, jnp.asarray(theta0), 30))
     assert np.max(np.abs(got - want)) <= 1e-12 * np.max(np.abs(want))
     assert np.max(np.abs(got - theta0)) > 30 * ETA * 1e-2  # it moved
 
@@ -77,7 +67,7 @@ def test_first_adam_step_is_a_sign_step_up_to_eps(setup):
     _, objective, generic = setup
     g = np.asarray(objective.grad(jnp.asarray(generic)))
     for b1, b2, eps in ((0.9, 0.999, 1e-8), (0.3, 0.5, 0.1)):
-        got = np.asarray(_steps(Adam(ETA, beta1=b1, beta2=b2, eps=eps), objective, jnp.asarray(generic), 1))
+        got = np.asarray(iterate(Adam(ETA, beta1=b1, beta2=b2, eps=eps), objective, jnp.asarray(generic), 1))
         np.testing.assert_allclose(got, generic - ETA * g / (np.abs(g) + eps), rtol=0, atol=1e-15)
 
 
@@ -86,16 +76,16 @@ def test_rmsprop_with_no_memory_and_no_eps_is_sign_descent(setup):
     rounded square returns |g|), and a zero gradient gives no move in both."""
     problem, objective, generic = setup
     for theta0 in (jnp.asarray(generic), dt.PE().init(0.5, problem.d)):
-        a = _steps(RMSProp(ETA, beta2=0.0, eps=0.0), objective, theta0, 40)
-        b = _steps(SignGD(ETA), objective, theta0, 40)
+        a = iterate(RMSProp(ETA, beta2=0.0, eps=0.0), objective, theta0, 40)
+        b = iterate(SignGD(ETA), objective, theta0, 40)
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
 
 
 def test_adam_without_first_moment_is_rmsprop(setup):
     """β₁ = 0: m = g, and with bias correction m̂ = g, so Adam is RMSProp (same β₂, ε, ε_root)."""
     _, objective, generic = setup
-    a = _steps(Adam(ETA, beta1=0.0, beta2=0.9, eps=1e-3, eps_root=1e-4), objective, jnp.asarray(generic), 40)
-    b = _steps(RMSProp(ETA, beta2=0.9, eps=1e-3, eps_root=1e-4, bias_correction=True), objective,
+    a = iterate(Adam(ETA, beta1=0.0, beta2=0.9, eps=1e-3, eps_root=1e-4), objective, jnp.asarray(generic), 40)
+    b = iterate(RMSProp(ETA, beta2=0.9, eps=1e-3, eps_root=1e-4, bias_correction=True), objective,
                jnp.asarray(generic), 40)
     np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=0, atol=1e-15)
 
@@ -106,7 +96,7 @@ def test_reference_loop_tells_the_methods_apart(setup):
     problem, objective, generic = setup
     want = claims.reference_run(np.asarray(problem.X), np.asarray(problem.y), generic, ETA, 30,
                                 kind="adam", beta1=0.8, beta2=0.9, eps=1e-3, eps_root=1e-4)
-    got = np.asarray(_steps(CASES["Adam"][0], objective, jnp.asarray(generic), 30))
+    got = np.asarray(iterate(CASES["Adam"][0], objective, jnp.asarray(generic), 30))
     assert np.max(np.abs(got - want)) > 1e-4
 
 

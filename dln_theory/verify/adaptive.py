@@ -9,8 +9,6 @@
   (`dln_theory.theory.fields.AdamField`, `NSAMField`) with global error O(h²) over a fixed time.
 """
 
-import equinox as eqx
-import jax
 import numpy as np
 
 from .. import PE, SAM, GradientFlow, ModifiedFlow, SparseRegression, from_data, simulate
@@ -18,6 +16,7 @@ from ..dynamics import Adam, RMSProp, SignGD
 from ..objective import Objective
 from ..theory.fields import AdamField, NSAMField
 from . import claim, loglog_slope, reference
+from .derived import iterate
 
 ETA, ALPHA, N_STEPS = 0.01, 0.5, 50
 
@@ -203,18 +202,6 @@ ORDER_PAIRS = {
 }
 
 
-@eqx.filter_jit
-def _run(method, objective, params0, n_steps):
-    """θ after ``n_steps`` steps of ``method`` (its public init/step; one compilation per method
-    type, the step count traced)."""
-    def body(_, carry):
-        params, state = carry
-        params, state, _ = method.step(params, state, objective, jax.random.PRNGKey(0))
-        return params, state
-
-    return jax.lax.fori_loop(0, n_steps, body, (params0, method.init(params0, objective)))[0]
-
-
 def _order(kind, quick):
     """(2, fitted slope, |slope − 2|, 0.3, errors) of the method ``kind`` against its field."""
     problem = SparseRegression(n=10, d=20, k=2).sample(1)
@@ -224,8 +211,8 @@ def _order(kind, quick):
     method, field = ORDER_PAIRS[kind]
     errors = []
     for h in steps:
-        discrete = _run(method(h), objective, params0, int(round(HORIZON / h)))
-        flow = _run(ModifiedFlow(HORIZON, field=field(h), h=h), objective, params0, 1)
+        discrete = iterate(method(h), objective, params0, int(round(HORIZON / h)))
+        flow = iterate(ModifiedFlow(HORIZON, field=field(h), h=h), objective, params0, 1)
         errors.append(float(np.linalg.norm(np.asarray(discrete) - np.asarray(flow))))
     slope = loglog_slope(steps, errors)
     return 2.0, slope, abs(slope - 2.0), 0.3, f"errors {', '.join(f'{e:.2e}' for e in errors)}"

@@ -42,8 +42,9 @@ def _steps(quick, kind="gd"):
 
 
 @eqx.filter_jit
-def _discrete(method, objective, params0, n_steps):
-    """θ after ``n_steps`` (traced) steps of ``method``: one compilation for every step size."""
+def iterate(method, objective, params0, n_steps):
+    """θ after ``n_steps`` (traced) steps of ``method`` through its public init/step, key fixed:
+    one compilation per method type for every step size and step count."""
     def body(_, carry):
         params, state = carry
         params, state, _ = method.step(params, state, objective, jax.random.PRNGKey(0))
@@ -111,7 +112,7 @@ def _discrete_endpoints(kind, steps):
     problem = _problem()
     objective = Objective(PE(), problem.X, problem.y)
     params0 = PE().init(ALPHA, problem.d)
-    return [np.asarray(_discrete(_method(kind, h), objective, params0,
+    return [np.asarray(iterate(_method(kind, h), objective, params0,
                                  jnp.asarray(round(HORIZON / h)))) for h in steps]
 
 
