@@ -40,8 +40,10 @@ test: $(STAMP) chromium
 test-slow: $(STAMP) $(DOCS_STAMP) chromium
 	$(BIN)/python -m pytest -m slow
 
+# The benchmarks, then the README's performance table from their JSON (benchmarks/readme.py).
 bench: $(STAMP)
-	$(BIN)/dln-theory bench
+	$(BIN)/dln-theory bench --json benchmarks/bench.json
+	$(BIN)/python benchmarks/readme.py benchmarks/bench.json
 
 # Wall time and peak memory of `make reproduce` and `make test` in a fresh clone (slow: both
 # commands from scratch); prints the line the README states.
