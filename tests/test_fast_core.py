@@ -509,6 +509,9 @@ def test_method_refusals_name_the_argument():
     dt.SAM(0.1, rho=0.1, group_size=2, batch_size=2).check_objective(_pe_obj())  # divides: accepted
     with pytest.raises(ValueError, match="batch_size=5 is not allowed"):
         dt.SAM(0.1, rho=0.1, batch_size=5).check_objective(_pe_obj())
+    with pytest.raises(ValueError, match="^group_size=0 is not allowed: group_size must be an integer >= 1"):
+        dt.SAM(0.1, rho=0.1, group_size=0)
+    dt.SAM(0.1, rho=0.1, group_size=1).check_objective(_pe_obj())  # 1-SAM: accepted
 
 
 def test_per_example_gr_step():
@@ -614,6 +617,7 @@ def test_adaptive_minibatches_and_refusals():
     dt.Adam(0.1).check_objective(_pe_obj())
     with pytest.raises(ValueError, match="^batch_size=0 is not allowed"):
         dt.RMSProp(0.1, batch_size=0)
+    dt.RMSProp(0.1, batch_size=1).check_objective(_pe_obj())  # B = 1: accepted
 
 
 def _classification(scale):
@@ -655,3 +659,65 @@ def test_normalized_gd_and_flow_are_log_loss_gradient_steps():
     with pytest.raises(ValueError, match="^normalize='sign' is not allowed: choose one of "
                                          r"\['grad', 'loss'\]"):
         dt.NormalizedGD(eta, normalize="sign")
+
+
+def _draws(sampler, k, seeds=1024):
+    """The batch labels of step ``k`` for ``seeds`` keys (vmapped; P-E objective on (XD, YD))."""
+    perm = sampler.init(4)
+    keys = jax.random.split(jax.random.PRNGKey(1), (seeds, 2))
+    draw = jax.vmap(lambda kp, kb: sampler.draw(perm, k, _pe_obj(), kp, kb)[1].labels)
+    return np.asarray(draw(keys[:, 0], keys[:, 1]))
+
+
+def test_minibatch_sampling_moments():
+    # 1024 draws of B = 4 of the n = 4 examples (labels YD are distinct, so a label names its
+    # example). Tolerances: 5 standard errors of the estimated frequency or moment.
+    N = 1024
+    labels = _draws(dt.SGD(0.1, batch_size=4, replacement=True).sampler, 0)
+    counts = (labels[:, :, None] == YD).sum(axis=(0, 1))
+    assert counts.sum() == 4 * N  # every draw is one of the examples
+    np.testing.assert_allclose(counts / (4 * N), 0.25, atol=5 * np.sqrt(0.25 * 0.75 / (4 * N)))
+    # i.i.d. uniform: all four distinct with probability 4!/4⁴ = 3/32
+    distinct = np.mean([len(set(row)) == 4 for row in labels])
+    assert abs(distinct - 3 / 32) < 5 * np.sqrt(3 / 32 * 29 / 32 / N)
+    # random reshuffling: a batch of B = n is a permutation of the examples, every order equally
+    # likely (the first slot holds each example with probability ¼)
+    labels = _draws(dt.SGD(0.1, batch_size=4).sampler, 0)
+    np.testing.assert_array_equal(np.sort(labels, axis=1), np.broadcast_to(np.sort(YD), (N, 4)))
+    first = (labels[:, :1] == YD).mean(axis=0)
+    np.testing.assert_allclose(first, 0.25, atol=5 * np.sqrt(0.25 * 0.75 / N))
+    # label noise σ: y + N(0, σ²) on the batch's labels; its mean 0 and variance σ², to 5 s.e.
+    sigma = 0.5
+    labels = _draws(dt.SGD(0.1, batch_size=4, label_noise=sigma).sampler, 0)
+    clean = _draws(dt.SGD(0.1, batch_size=4).sampler, 0)
+    noise = (labels - clean).ravel()
+    assert abs(noise.mean()) < 5 * sigma / np.sqrt(noise.size)
+    assert abs(noise.var() / sigma**2 - 1) < 5 * np.sqrt(2 / noise.size)
+    assert dt.SGD(0.1, batch_size=2).stochastic and not dt.GD(0.1).stochastic
+
+
+def test_gd_minibatch_steps_follow_the_epoch_permutation():
+    # GD(batch_size=2) on n = 4: the epoch's two steps see perm[:2] and perm[2:]; the third step
+    # starts a new epoch (k = 2 ≡ 0 mod 2) with a fresh permutation.
+    eta, method = 0.3, dt.GD(0.3, batch_size=2)
+    theta = jnp.asarray(UV)
+    state = method.init(theta, _pe_obj())
+    np.testing.assert_array_equal(state.perm, np.arange(4))
+    trail = []
+    for k in range(3):
+        theta, state, _ = method.step(theta, state, _pe_obj(), jax.random.PRNGKey(10 + k))
+        trail.append((np.asarray(theta), np.asarray(state.perm)))
+    perm = trail[0][1]
+    np.testing.assert_array_equal(trail[1][1], perm)
+    assert sorted(perm) == [0, 1, 2, 3] and int(state.k) == 3
+    want = UV
+    for k, idx in enumerate((perm[:2], perm[2:], trail[2][1][:2])):
+        want = want - eta * _grad(want, XD[idx], YD[idx])
+        np.testing.assert_allclose(trail[k][0], want, rtol=1e-12, atol=1e-15, err_msg=f"step {k}")
+    with pytest.raises(ValueError, match="^batch_size=5 is not allowed: it must be <= the number "
+                                         "of examples n=4$"):
+        dt.GD(0.1, batch_size=5).check_objective(_pe_obj())
+    dt.GD(0.1, batch_size=4).check_objective(_pe_obj())
+    with pytest.raises(ValueError, match="^batch_size=0 is not allowed"):
+        dt.GD(0.1, batch_size=0)
+    dt.GD(0.1, batch_size=1).check_objective(_pe_obj())  # B = 1: accepted
