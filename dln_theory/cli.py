@@ -320,11 +320,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR",
                    help="output folder (default: ./figures; with --quick or --set a new temporary folder)")
     p.add_argument("--set", metavar="KEY=VALUE", action="append", default=[],
-                   help="change a field of the figure's Config (a Python literal, e.g. --set "
-                        "'log_alphas=(-3.0, 1.0, 5)'); repeatable")
+                   help="change a field of the figure's Config (a Python literal, e.g. weight_decay "
+                        "--set 'log_alphas=(-3.0, 0.0, 4)'); repeatable")
     p.set_defaults(run=_figures)
 
-    p = sub.add_parser("bench", help="speed benchmarks against NumPy / SciPy baselines")
+    p = sub.add_parser("bench", help="speed benchmarks against NumPy / SciPy baselines",
+                       description="Run the benchmark scripts of --benchmarks (they ship with the source "
+                                   "checkout) and print each timing with its baseline and ratio.")
     p.add_argument("--quick", action="store_true", help="small sizes, one repetition (seconds)")
     p.add_argument("--json", metavar="FILE", help="write every script's numbers to FILE")
     p.add_argument("--benchmarks", metavar="DIR", default="benchmarks",

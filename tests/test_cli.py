@@ -228,3 +228,17 @@ def test_figures_bad_set_is_refused_before_any_work(item, match, monkeypatch, ca
     monkeypatch.setattr(figures, "run", lambda *a, **k: pytest.fail("ran with a bad --set"))
     assert cli.main(["figures", "weight_decay", "--set", item]) == 2
     assert match in capsys.readouterr().err
+
+
+def test_figures_help_set_example_is_a_safe_field_of_the_figure_it_names():
+    # The --set example of `figures --help` (also the README's) must configure the figure it names:
+    # earlier it read log_alphas=(-3.0, 1.0, 5), which reaches α = 10 where GD at η = 0.1 diverges
+    # (weight_decay's Config: divergence near α = 3; the run ended 2.3e8 from the lasso).
+    import re
+
+    parser = next(p for p in _parsers(cli.build_parser()) if p.prog.endswith(" figures"))
+    text = " ".join(parser.format_help().split())
+    name, key, value = re.search(r"e\.g\. (\w+) --set '(\w+)=([^']+)'", text).groups()
+    config = figures.configure(name, True, {key: value})
+    lo, hi, num = getattr(config, key)
+    assert 10.0 ** hi < 3.0 and lo < hi and num >= 2
