@@ -192,6 +192,7 @@ def _figures(args) -> int:
         out = args.out if args.out is not None or args.quick else figures.default_out(quick=False)
     if out is not None:
         out = _writable_dir(out, "--out")
+    _cache.ensure_writable(_cache.root_dir())  # figures cache their sweeps: refuse an unwritable cache up front
     return figures.run(args.names, quick=args.quick, out=out, overrides=overrides)
 
 

@@ -242,3 +242,13 @@ def test_figures_help_set_example_is_a_safe_field_of_the_figure_it_names():
     config = figures.configure(name, True, {key: value})
     lo, hi, num = getattr(config, key)
     assert 10.0 ** hi < 3.0 and lo < hi and num >= 2
+
+
+def test_figures_refuse_an_unwritable_cache_before_any_work(tmp_path, blocker, monkeypatch, capsys):
+    # The README: "A cache folder that cannot be written is an error before any work". Before, each
+    # figure started, warned of a "damaged cache entry" and failed on its own with a CacheError.
+    monkeypatch.setattr(figures, "run", _no_work)
+    monkeypatch.setenv("DLN_THEORY_CACHE", str(blocker / "cache"))
+    assert cli.main(["figures", "weight_decay", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be written" in err and str(blocker / "cache") in err and "Traceback" not in err
