@@ -177,6 +177,7 @@ def test_min_l1_satisfies_the_lp_optimality_conditions():
     (PW(2), lambda b, a: np.arcsinh(b / (2 * a**2))),
     # depth 3, per-coordinate α: argmin Σ α_i² q_D(β_i/α_i^D), gradient α^{2−D} h_D^{-1}(β/α^D)
     (PW(3), lambda b, a: np.asarray(potentials.depth_link_inverse(b / a**3, 3)) / a),
+    (PW(4), lambda b, a: np.asarray(potentials.depth_link_inverse(b / a**4, 4)) / a**2),
 ])
 def test_min_potential_interpolant_kkt(model, grad_potential):
     # argmin_{Xβ=y} Φ(β) ⇔ Xβ = y and ∇Φ(β) ∈ range(Xᵀ), i.e. P_null ∇Φ(β) = 0.
@@ -189,6 +190,20 @@ def test_min_potential_interpolant_kkt(model, grad_potential):
     scale = 1.0 if model.depth == 2 else np.abs(grad_potential(beta, alpha)).max()
     np.testing.assert_allclose(_null_projector(X) @ grad_potential(beta, alpha) / scale, 0,
                                atol=1e-9)  # ν from Newton to ~1e-12, P_null conditioned O(1)
+
+
+@pytest.mark.parametrize("depth,alpha", [(3, 1e-4), (4, 1e-3)])
+def test_min_potential_interpolant_deep_rich_limit(depth, alpha):
+    # Q^D_α(β) = ‖β‖₁ − O(α^{D−2}‖β‖^{2/D}) (q_D(b) = |b| − O(|b|^{1−1/p}) as |b| → ∞), so at
+    # α^{D−2} ≤ 1e-3 the interpolant is the (unique, non-degenerate) min-ℓ1 vertex up to a
+    # perturbation O(α^{D−2}); here s = Xᵀν runs to |s| > ½, where the gaps 1 ∓ s carry the
+    # precision. The Newton loop must stop by its tolerance, not by max_iter (500).
+    sol = interpolators.min_potential_interpolant(X, Y, alpha, PW(depth), full_output=True)
+    beta = np.asarray(sol.beta)
+    np.testing.assert_allclose(X @ beta, Y, atol=1e-12)
+    np.testing.assert_allclose(beta, interpolators.min_l1_interpolant(X, Y),
+                               atol=alpha ** (depth - 2))
+    assert int(sol.iterations) < 500 and float(sol.decrement) < 1e-12
 
 
 def test_min_potential_interpolant_tilt():
