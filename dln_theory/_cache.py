@@ -390,7 +390,7 @@ def load_bytes(path) -> bytes | None:
     path = Path(path)
     try:
         data = path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # missing, or a parent is a file: not damage
         return None
     except OSError as exc:
         discard(path, exc)

@@ -71,9 +71,11 @@ def add_subcommands(subparsers) -> argparse.ArgumentParser:
 def _common(p):
     p.add_argument("--model", default="mlp", help="mlp, lenet, resnet18 or wrn")
     p.add_argument("--width", type=float, default=None,
-                   help="mlp: hidden units; resnet18: width factor")
-    p.add_argument("--depth", type=int, default=None, help="mlp: hidden layers; wrn: depth 6n+4")
-    p.add_argument("--k", type=int, default=None, help="wrn: widening factor")
+                   help="mlp: hidden units; resnet18: width factor (default: the network's own, "
+                        "dln_theory.deepnet.make_network)")
+    p.add_argument("--depth", type=int, default=None,
+                   help="mlp: hidden layers; wrn: depth 6n+4 (default: the network's own)")
+    p.add_argument("--k", type=int, default=None, help="wrn: widening factor (default: the network's own)")
     p.add_argument("--data", default="digits",
                    help="digits, mnist5k (offline), or mnist, fashion_mnist, cifar10, cifar100 "
                         "with --data-root")
@@ -82,7 +84,8 @@ def _common(p):
     p.add_argument("--data-seed", type=int, default=0, help="seed of the training subset")
     p.add_argument("--batch-size", type=int, default=64, help="examples per step; 0: full batch")
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--eval-every", type=int, default=None, help="epochs between evaluations")
+    p.add_argument("--eval-every", type=int, default=None,
+                   help="epochs between evaluations (default: one evaluation, after the last epoch)")
     p.add_argument("--schedule", default="constant", help="constant, cosine or step (÷5 at 30/60/80%%)")
     p.add_argument("--augment", action="store_true", help="random crop (pad 4) and flip")
     p.add_argument("--cache-dir", default=None, help="cache folder (default: $DLN_THEORY_CACHE, else ~/.cache/dln-theory)")

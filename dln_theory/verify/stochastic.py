@@ -205,7 +205,7 @@ def sgd_endpoint_shift_loss_integral(quick):
     """argmin ψ_{α̂_∞} with Pesme et al.'s α̂_∞ = α ⊙ exp(−η diag(K)∫L) (∫L along each run) against
     SGD's own endpoint. REFUTED on this problem: the isotropic α̂_∞ misses most of the shift
     (measured 0.63 of it with 8 seeds, 0.60 with 32, worst run 0.85), because the gain's per-coordinate shape is wrong
-    (`sgd_gain_per_coordinate_from_loss_integral`), while the refined N_j form misses 0.16
+    (`sgd_gain_per_coordinate_from_loss_integral`), while the refined N_j form misses 0.15
     (`sgd_endpoint_shift_from_noise_integral`).
 
     Tolerance 0.5 (mean over the seeds): the prediction must account for at least half of the
@@ -224,7 +224,7 @@ def sgd_endpoint_shift_loss_integral(quick):
                 "α for α_∞ (no gain)": {"_gain_noise": lambda eta, N, runs: 0.0 * N}})
 def sgd_endpoint_shift_noise_integral(quick):
     """argmin ψ_{α̂_∞} with α̂_∞ from Gain_j = η∫N_j along each run against SGD's own endpoint;
-    tolerance 0.5 as `sgd_endpoint_shift_from_loss_integral` (measured 0.16)."""
+    tolerance 0.5 as `sgd_endpoint_shift_from_loss_integral` (measured 0.15)."""
     runs = _sgd_runs(quick)
     share = _shift_residual(quick, np.asarray(_gain_noise(runs["eta"], runs["noise_integral"], runs)))
     return 0.0, float(share.mean()), float(share.mean()), 0.5, f"max over {len(share)} seeds {share.max():.3f}"
