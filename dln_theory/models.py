@@ -77,6 +77,12 @@ class PE(Model):
     def beta(self, params):
         return params[..., 0, :] * params[..., 1, :]
 
+    def beta_vjp(self, params, g):
+        """(∂β/∂θ)ᵀ g = (g ⊙ v, g ⊙ u): a product with θ's rows swapped, the values of autodiff (up to the
+        sign of a zero) without its pad and sum, which XLA on the CPU runs about four times
+        slower under ``vmap``."""
+        return jnp.expand_dims(g, -2) * params[..., ::-1, :]
+
     def alpha_eff2(self, params):
         return 0.5 * (params[..., 0, :] ** 2 - params[..., 1, :] ** 2)
 

@@ -102,9 +102,20 @@ class Objective(AbstractObjective):
         return 0.5 * (prediction - y) ** 2
 
     def loss(self, params):
+        return self.beta_loss(self.model.beta(params))
+
+    def beta_loss(self, beta):
+        """L as a function of β = β(θ)."""
         if self.gram is None:
-            return jnp.mean(self.example_loss(self.predict(params, self.X), self.y))
-        return _gram_loss(self.model.beta(params), self.X, self.y, *self.gram)
+            return jnp.mean(self.example_loss(self.X @ beta, self.y))
+        return _gram_loss(beta, self.X, self.y, *self.gram)
+
+    def grad(self, params):
+        """∇L(θ) = (∂β/∂θ)ᵀ ∇_β L, through the model's ``beta_vjp`` where it has one (P-E; see
+        `_grad`), else by autodiff."""
+        if not hasattr(self.model, "beta_vjp"):
+            return super().grad(params)
+        return _grad(self, params)
 
     def beta_grad(self, params):
         """g = ∇_β L = Xᵀ(Xβ − y)/n."""
@@ -121,3 +132,17 @@ def _gram_loss(beta, X, y, K, b):
 def _gram_loss_jvp(primals, tangents):
     beta, X, y, K, b = primals
     return _gram_loss(*primals), jnp.dot(K @ beta - b, tangents[0])
+
+
+@jax.custom_jvp
+def _grad(objective, params):
+    """∇L(θ) by autodiff in β and the model's ``beta_vjp`` in θ: the values of ``jax.grad`` (up to
+    the sign of a zero) in about a quarter of the time under ``vmap`` on the CPU. Differentiated
+    (GR's double backpropagation, Hessian-vector products) through ``jax.grad`` itself, so that
+    second derivatives are those of autodiff bit for bit."""
+    return objective.model.beta_vjp(params, jax.grad(objective.beta_loss)(objective.model.beta(params)))
+
+
+@_grad.defjvp
+def _grad_jvp(primals, tangents):
+    return jax.jvp(lambda objective, params: jax.grad(objective.loss)(params), primals, tangents)
