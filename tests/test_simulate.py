@@ -1,6 +1,7 @@
 """simulate(): time convention, saving, early stopping, divergence, jit/vmap consistency."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -213,3 +214,21 @@ def test_saved_rows_are_the_records_at_the_saved_iterates(problem):
                     "alpha_eff2": 0.5 * (u**2 - v**2), "t": k * s * eta}
         for name, value in expected.items():
             np.testing.assert_allclose(getattr(traj, name)[k], value, rtol=1e-12, atol=1e-15, err_msg=name)
+
+
+@pytest.mark.parametrize("gram", [False, True])
+def test_pe_gradient_and_its_derivative_are_those_of_autodiff(problem, gram):
+    """`Objective.grad` on P-E goes through ``PE.beta_vjp`` (g ⊙ v, g ⊙ u) instead of autodiff's
+    pad and sum, for speed: its values, batched, and its Hessian-vector product (GR's double
+    backpropagation differentiates it) equal those of ``jax.grad`` of the same loss bit for bit
+    (the same products, one rounding each; only the sign of a zero may differ, which == ignores)."""
+    objective = problem.objective(dt.PE())
+    objective = objective.with_gram() if gram else objective
+    reference = jax.grad(objective.loss)
+    params = jax.random.normal(jax.random.PRNGKey(1), (5, 2, problem.d))
+    np.testing.assert_array_equal(jax.vmap(objective.grad)(params), jax.vmap(reference)(params))
+    tangent = jax.random.normal(jax.random.PRNGKey(2), (2, problem.d))
+    hvp = jax.jvp(objective.grad, (params[0],), (tangent,))[1]
+    np.testing.assert_array_equal(hvp, jax.jvp(reference, (params[0],), (tangent,))[1])
+    penalty = lambda f: jax.grad(lambda p: jnp.sum(f(p) ** 2))(params[0])  # noqa: E731
+    np.testing.assert_array_equal(penalty(objective.grad), penalty(reference))
