@@ -736,3 +736,44 @@ def test_gd_minibatch_steps_follow_the_epoch_permutation():
     with pytest.raises(ValueError, match="^batch_size=0 is not allowed"):
         dt.GD(0.1, batch_size=0)
     dt.GD(0.1, batch_size=1).check_objective(_pe_obj())  # B = 1: accepted
+
+
+@pytest.mark.parametrize("depth", [3, 5])
+def test_newton_parts_of_the_deep_interpolant(depth):
+    # The D ≥ 3 Newton solver's parts against mpmath: β = w h_D(s), ∂β/∂(Xᵀν) = w c h_D'(s),
+    # the Armijo Bregman term H_D(s + b) − H_D(s) − b h_D(s) (H_D' = h_D), the state shift and
+    # the largest first step (0.99 of the way to |s| = 1). The state is (s, 1 − s, 1 + s); the
+    # gaps carry the precision where |s| ≥ ½ (s = 1 − 1e-20 is 1.0 in float64, its gap is not).
+    mpmath.mp.dps = 50
+    p = mpmath.mpf(depth) / (depth - 2)
+    gaps = [(mpmath.mpf(1) + s, mpmath.mpf(1) - s) for s in map(mpmath.mpf, ["-0.9", "-0.2", "0",
+                                                                              "0.3", "0.95"])]
+    gaps.append((mpmath.mpf(2) - mpmath.mpf("1e-20"), mpmath.mpf("1e-20")))  # s = 1 − 1e-20
+    gp, gm = (np.array([float(g[i]) for g in gaps]) for i in (0, 1))
+    state = jnp.asarray(np.stack([np.array([float(1 - g[1]) for g in gaps]), gm, gp]))
+    fam, w, c = interpolators._Power(depth), 0.7, 0.4
+    h = lambda a, b: a ** (-p) - b ** (-p)  # noqa: E731  h_D(s) from the gaps (1 − s, 1 + s)
+    H = lambda a, b: (a ** (1 - p) + b ** (1 - p)) / (p - 1)  # noqa: E731
+    beta, jac = (np.asarray(v) for v in fam.beta_jac(state, w, c))
+    np.testing.assert_allclose(beta, [float(w * h(m, q)) for q, m in gaps], rtol=1e-13)
+    np.testing.assert_allclose(jac, [float(w * c * p * (m ** (-p - 1) + q ** (-p - 1)))
+                                     for q, m in gaps], rtol=1e-13)
+    b = np.array([0.05, -0.5, 1e-4, -0.01, 0.04, -0.3])  # 1e-4, −0.01: Taylor branch (|r| < 1e-2)
+    want = [float(H(m - bi, q + bi) - H(m, q) - bi * h(m, q)) for (q, m), bi in
+            zip(gaps, map(mpmath.mpf, b))]
+    # rtol 1e-11: the exact branch subtracts O(1) terms to a result ≥ 1e-9 of them (r ≥ 1e-2)
+    np.testing.assert_allclose(fam.bregman(state, jnp.asarray(b)), want, rtol=1e-11)
+    step = np.array([0.05, 0.3, -0.6, 0.25, -0.5, -0.2])
+    s_new, gm_new, gp_new = np.asarray(fam.shift(state, jnp.asarray(step)))
+    exact = [(q + si, m - si) for (q, m), si in zip(gaps, map(mpmath.mpf, step))]
+    np.testing.assert_allclose(s_new, [float(e[0] - 1) for e in exact], rtol=1e-15, atol=1e-16)
+    np.testing.assert_allclose(gm_new, [float(e[1]) for e in exact], rtol=1e-15)
+    np.testing.assert_allclose(gp_new, [float(e[0]) for e in exact], rtol=1e-15)
+    delta = np.array([0.5, -0.1, 0.0, 2.0, 0.0, 0.0])  # s = 0.3 reaches 0.99 of its gap 0.7
+    assert float(fam.first_step(state, jnp.asarray(delta))) == pytest.approx(0.99 * 0.7 / 2.0,
+                                                                             rel=1e-15)
+    delta = np.array([0.0, -0.1, 0.0, 0.0, -0.1, 0.0])  # gaps 0.8 (s = −0.2) and 1.95 (s = 0.95)
+    assert float(fam.first_step(state, jnp.asarray(delta))) == 1.0
+    delta = np.array([0.0, 0.0, 0.0, 0.0, -3.0, 0.0])  # toward −1: the gap 1 + s = 1.95
+    assert float(fam.first_step(state, jnp.asarray(delta))) == pytest.approx(0.99 * 1.95 / 3.0,
+                                                                             rel=1e-15)
