@@ -709,6 +709,8 @@ def test_minibatch_sampling_moments():
     assert abs(noise.mean()) < 5 * sigma / np.sqrt(noise.size)
     assert abs(noise.var() / sigma**2 - 1) < 5 * np.sqrt(2 / noise.size)
     assert dt.SGD(0.1, batch_size=2).stochastic and not dt.GD(0.1).stochastic
+    # the state holds an epoch permutation under random reshuffling only (GradientState.perm)
+    assert dt.SGD(0.1, batch_size=2, replacement=True).init(jnp.asarray(UV), _pe_obj()).perm is None
 
 
 def test_gd_minibatch_steps_follow_the_epoch_permutation():
