@@ -85,8 +85,12 @@ def test_woodworth_q_closed_form_and_twice_psi():
 
 @pytest.mark.parametrize("bad,match", [(dict(alpha=-1.0), "^alpha="), (dict(alpha=0.0), "^alpha="),
                                        (dict(beta=[np.nan]), "^beta contains 1 NaN"),
+                                       (dict(beta=[1j]), "^beta"),
                                        (dict(alpha=np.ones(4)), "^alpha has shape")])
 def test_potentials_refuse_bad_inputs(bad, match):
+    if "alpha" in bad and np.ndim(bad["alpha"]):  # the message names both shapes
+        match = r"^alpha has shape \(4,\): .* beta of shape \(6,\)"
+
     beta, alpha = bad.get("beta", BETA), bad.get("alpha", ALPHA)
     for fn in (potentials.hyperbolic_entropy, potentials.woodworth_q):
         with pytest.raises(ValueError, match=match):
@@ -708,6 +712,10 @@ def test_minibatch_sampling_moments():
     noise = (labels - clean).ravel()
     assert abs(noise.mean()) < 5 * sigma / np.sqrt(noise.size)
     assert abs(noise.var() / sigma**2 - 1) < 5 * np.sqrt(2 / noise.size)
+    # independent per example: the spread within a batch is σ² too (a common shift would give 0)
+    within = np.var((labels - clean), axis=1, ddof=1).mean()
+    assert abs(within / sigma**2 - 1) < 5 * np.sqrt(2 / (3 * N))
+    assert dt.GD(0.1).init(jnp.asarray(UV), _pe_obj()).velocity is None  # no momentum, no velocity
     assert dt.SGD(0.1, batch_size=2).stochastic and not dt.GD(0.1).stochastic
     # the state holds an epoch permutation under random reshuffling only (GradientState.perm)
     assert dt.SGD(0.1, batch_size=2, replacement=True).init(jnp.asarray(UV), _pe_obj()).perm is None
@@ -779,3 +787,19 @@ def test_newton_parts_of_the_deep_interpolant(depth):
     delta = np.array([0.0, 0.0, 0.0, 0.0, -3.0, 0.0])  # toward −1: the gap 1 + s = 1.95
     assert float(fam.first_step(state, jnp.asarray(delta))) == pytest.approx(0.99 * 1.95 / 3.0,
                                                                              rel=1e-15)
+
+
+def test_newton_parts_of_the_depth_two_interpolant():
+    # D = 2 (F = cosh): β = w sinh(s), ∂β/∂(Xᵀν) = w c cosh(s), the Armijo Bregman term
+    # cosh(s + b) − cosh(s) − b sinh(s) (mpmath), the first step min(1, 5/max|δ|).
+    mpmath.mp.dps = 40
+    s, b = np.array([-3.0, -0.2, 0.0, 0.4, 2.5]), np.array([0.7, -1e-3, 0.02, -0.5, 5e-3])
+    fam, w, c = interpolators._Cosh(), 0.7, 0.4
+    beta, jac = (np.asarray(v) for v in fam.beta_jac(jnp.asarray(s), w, c))
+    np.testing.assert_allclose(beta, w * np.sinh(s), rtol=1e-14)
+    np.testing.assert_allclose(jac, w * c * np.cosh(s), rtol=1e-14)
+    want = [float(mpmath.cosh(si + bi) - mpmath.cosh(si) - bi * mpmath.sinh(si))
+            for si, bi in zip(map(mpmath.mpf, s), map(mpmath.mpf, b))]
+    np.testing.assert_allclose(fam.bregman(jnp.asarray(s), jnp.asarray(b)), want, rtol=1e-13)
+    assert float(fam.first_step(jnp.asarray(s), jnp.asarray([0.1, -10.0, 0.0, 1.0, 2.0]))) == 0.5
+    assert float(fam.first_step(jnp.asarray(s), jnp.asarray([0.1, -1.0, 0.0, 1.0, 2.0]))) == 1.0
