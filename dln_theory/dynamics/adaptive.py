@@ -100,7 +100,12 @@ class _Adaptive(Method):
 
 
 def _ratio(num, den):
-    """num/den coordinate-wise, 0 where den = 0 (sign(0) = 0)."""
+    """num/den coordinate-wise, 0 where den = 0 (sign(0) = 0).
+
+    With ε = ε_root = 0 the denominator is 0 also where g² underflows (|g| below about 1e-162 in
+    float64): such a coordinate does not move, where exact arithmetic would move it (by η·sign(g)
+    for RMSProp with β₂ = 0). Any ε > 0 avoids the case.
+    """
     return jnp.where(den > 0, num / jnp.where(den > 0, den, 1.0), 0.0)
 
 
