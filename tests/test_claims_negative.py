@@ -7,12 +7,16 @@ that no defect fails would be a check that cannot fail.
 
 import pytest
 
+from test_verify import SLOW_CLAIMS
+
 from dln_theory import verify
 
 CLAIMS = sorted(verify.all_claims())
 #: the first declared defect of every claim runs by default; the others (each another run of
 #: the claim, a minute or more in all) with ``-m slow``.
-PAIRS = [pytest.param(name, defect, id=f"{name}[{defect}]", marks=[pytest.mark.slow] if i else [])
+#: claims that are slow even in quick mode (tests/test_verify.py) run all their defects with them.
+PAIRS = [pytest.param(name, defect, id=f"{name}[{defect}]",
+                      marks=[pytest.mark.slow] if i or name in SLOW_CLAIMS else [])
          for name in CLAIMS for i, defect in enumerate(verify.defects(name))]
 
 
