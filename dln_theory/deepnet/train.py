@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import _cache, _jobs, _validate
-from ..dynamics import Adam, GradientMethod, RMSProp, SignGD
+from ..dynamics import DiscreteMethod
 from . import measure
 from .data import Dataset, augment_crop_flip
 from .objective import NetObjective
@@ -125,7 +125,7 @@ class TrainResult:
 
 def check_train_inputs(method, network, dataset, epochs, eval_every):
     """Checks that run before any compilation; return the training objective and params."""
-    if not isinstance(method, (GradientMethod, SignGD, RMSProp, Adam)):
+    if not isinstance(method, DiscreteMethod):
         raise ValueError(f"method={method!r} is not allowed: pass a discrete dln_theory method "
                          f"(GD, SGD, HeavyBall, GR, FGR, BGR, SAM, Flooding, DataGrad, SpectReg, "
                          f"SignGD, RMSProp, Adam)")
@@ -149,7 +149,7 @@ def check_train_inputs(method, network, dataset, epochs, eval_every):
 
 
 def train(
-    method: GradientMethod | SignGD | RMSProp | Adam,
+    method: DiscreteMethod,
     network: eqx.Module,
     dataset: Dataset,
     epochs: int,

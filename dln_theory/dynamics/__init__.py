@@ -1,5 +1,6 @@
 """Optimizers and flows behind one interface (see `_base.Method`)."""
 
+from ._base import DiscreteMethod as DiscreteMethod
 from ._base import Method as Method
 from ._base import perturbed_grad as perturbed_grad
 from ._gradient import GradientMethod as GradientMethod

@@ -4,7 +4,8 @@ A method is a frozen ``eqx.Module`` whose numeric hyper-parameters (η, γ, ε, 
 float64 array leaves, each declared once with `dln_theory._hyper.hyperparameter` (its constraint
 is field metadata), so that one compiled function serves a whole grid; structural choices (batch
 size, normalization, group size, solver) are static fields. Abstract classes (`Method`,
-`GradientMethod`, `AbstractFlow`) declare what a family shares; the concrete methods are final.
+`DiscreteMethod`, `GradientMethod`, `AbstractFlow`) declare what a family shares; the concrete
+methods are final.
 
     state = method.init(params, objective)
     params, state, aux = method.step(params, state, objective, key)
@@ -61,3 +62,23 @@ def perturbed_grad(objective, params, direction, eps):
     """∇L(θ + ε·d): the gradient at a perturbed point, shared by SAM, F-GR and B-GR."""
     shifted = jax.tree.map(lambda p, g: p + eps * g, params, direction)
     return objective.grad(shifted)
+
+
+class DiscreteMethod(Method):
+    """Abstract: a method of discrete steps θ_{k+1} = θ_k − η_k·U_k, with the options every such
+    method shares: weight decay λ (added to the gradient), minibatches of ``batch_size``
+    examples (None: the full batch) and a step-size ``schedule`` k ↦ η_k/η."""
+
+    weight_decay: jax.Array | None = hyperparameter(_validate.nonnegative, default=None, kw_only=True)
+    batch_size: int | None = eqx.field(static=True, default=None, kw_only=True)
+    schedule: Callable | None = eqx.field(static=True, default=None, kw_only=True)
+
+    def __check_init__(self):
+        if self.batch_size is not None:
+            _validate.integer_at_least("batch_size", self.batch_size, 1)
+
+    def check_objective(self, objective):
+        if self.batch_size is not None and self.batch_size > objective.n:
+            raise ValueError(
+                f"batch_size={self.batch_size} is not allowed: it must be <= the number of examples n={objective.n}"
+            )

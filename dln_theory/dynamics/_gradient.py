@@ -12,7 +12,6 @@ replacement and adds label noise (`Minibatches`).
 """
 
 import abc
-from collections.abc import Callable
 from typing import ClassVar, NamedTuple
 
 import equinox as eqx
@@ -21,7 +20,7 @@ import jax.numpy as jnp
 
 from .. import _tree, _validate
 from .._hyper import hyperparameter
-from ._base import Method
+from ._base import DiscreteMethod
 
 
 class GradientState(NamedTuple):
@@ -72,7 +71,7 @@ class Minibatches(eqx.Module):
         return perm, batch
 
 
-class GradientMethod(Method):
+class GradientMethod(DiscreteMethod):
     """Abstract: θ ← θ − η·D(θ), with optional minibatches, momentum μ, weight decay λ, schedule.
 
     Concrete methods implement `direction`. Class constants (not options): ``lookahead`` evaluates
@@ -80,16 +79,9 @@ class GradientMethod(Method):
     """
 
     momentum: jax.Array | None = hyperparameter(_validate.unit_interval, default=None, kw_only=True)
-    weight_decay: jax.Array | None = hyperparameter(_validate.nonnegative, default=None, kw_only=True)
-    batch_size: int | None = eqx.field(static=True, default=None, kw_only=True)
-    schedule: Callable | None = eqx.field(static=True, default=None, kw_only=True)
 
     lookahead: ClassVar[bool] = False
     random_direction: ClassVar[bool] = False
-
-    def __check_init__(self):
-        if self.batch_size is not None:
-            _validate.integer_at_least("batch_size", self.batch_size, 1)
 
     @abc.abstractmethod
     def direction(self, params, objective, key):
@@ -99,12 +91,6 @@ class GradientMethod(Method):
     def sampler(self) -> Minibatches | None:
         """How a step draws its examples (None: the full batch)."""
         return None if self.batch_size is None else Minibatches(self.batch_size)
-
-    def check_objective(self, objective):
-        if self.batch_size is not None and self.batch_size > objective.n:
-            raise ValueError(
-                f"batch_size={self.batch_size} is not allowed: it must be <= the number of examples n={objective.n}"
-            )
 
     @property
     def stochastic(self) -> bool:

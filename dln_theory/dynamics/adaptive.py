@@ -18,7 +18,6 @@ as sign(0) = 0, so RMSProp with β₂ = 0, ε = ε_root = 0 is `SignGD`.
 """
 
 import abc
-from collections.abc import Callable
 from typing import ClassVar, NamedTuple
 
 import equinox as eqx
@@ -27,7 +26,7 @@ import jax.numpy as jnp
 
 from .. import _tree, _validate
 from .._hyper import hyperparameter
-from ._base import Method
+from ._base import DiscreteMethod
 from ._gradient import Minibatches
 
 
@@ -47,30 +46,16 @@ class AdaptiveState(NamedTuple):
     v: object | None
 
 
-class _Adaptive(Method):
+class _Adaptive(DiscreteMethod):
     """Abstract: θ ← θ − η_k·U(g, state), full batch or on minibatches (random reshuffling)."""
-
-    weight_decay: jax.Array | None = hyperparameter(_validate.nonnegative, default=None, kw_only=True)
-    batch_size: int | None = eqx.field(static=True, default=None, kw_only=True)
-    schedule: Callable | None = eqx.field(static=True, default=None, kw_only=True)
 
     #: Class constants: whether the state carries m (Adam) and v (RMSProp, Adam).
     _first_moment: ClassVar[bool] = False
     _second_moment: ClassVar[bool] = False
 
-    def __check_init__(self):
-        if self.batch_size is not None:
-            _validate.integer_at_least("batch_size", self.batch_size, 1)
-
     @property
     def stochastic(self) -> bool:
         return self.batch_size is not None
-
-    def check_objective(self, objective):
-        if self.batch_size is not None and self.batch_size > objective.n:
-            raise ValueError(
-                f"batch_size={self.batch_size} is not allowed: it must be <= the number of examples n={objective.n}"
-            )
 
     def init(self, params, objective) -> AdaptiveState:
         zeros = jax.tree.map(jnp.zeros_like, params)
