@@ -58,7 +58,13 @@ def test_registry_lists_every_script():
             assert hasattr(module, attr), f"{name} lacks {attr}"
 
 
-@pytest.mark.parametrize("name", figures.list_figures())
+#: quick figures of 15–20 s on 2 cores, whose claims are tested by default anyway
+#: (tests/test_verify.py): with ``-m slow``.
+SLOW_FIGURES = {"sde", "saddle_to_saddle"}
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_FIGURES else [])
+                                  for n in figures.list_figures()])
 def test_figure_quick(name, rendered):
     results, passed, message, paths = rendered(name)
     assert passed, f"{name}: {message}"

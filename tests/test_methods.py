@@ -43,6 +43,10 @@ METHODS = {
     "SME": dt.SME(0.05, batch_size=2, order=1),
 }
 
+#: the SME solves an SDE per step (12 s for the jit test alone): its common tests run with -m slow,
+#: its own in tests/test_sme.py by default.
+METHOD_NAMES = [pytest.param(n, marks=[pytest.mark.slow] if n == "SME" else []) for n in METHODS]
+
 # The numeric hyper-parameter that each method adds to GD (swept in the vmap test).
 EXTRA = {"GR": "gamma", "FGR": "eps", "BGR": "gamma", "SAM": "rho", "Flooding": "b", "HeavyBall": "momentum",
          "DataGrad": "lam", "ModifiedFlow_heavy_ball": "field.momentum"}
@@ -53,7 +57,7 @@ def problem():
     return dt.SparseRegression(n=8, d=12, k=2).sample(0)
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", METHOD_NAMES)
 def test_shapes_and_dtypes_kept(name, problem):
     traj = dt.simulate(METHODS[name], dt.PE(), problem, 0.3, 20, 5)
     assert traj.params.shape == (2, 12) and traj.params.dtype == jnp.float64
@@ -62,7 +66,7 @@ def test_shapes_and_dtypes_kept(name, problem):
     np.testing.assert_allclose(traj.t[-1], 20 * 0.05, rtol=1e-12 if "schedule" not in name else 1e-2)
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", METHOD_NAMES)
 def test_jit_equals_no_jit(name, problem):
     method = METHODS[name]
     objective = Objective(dt.PE(), problem.X, problem.y)
@@ -178,7 +182,7 @@ def test_hyperparameters_are_the_declared_float_leaves():
                 check(name, float("nan"))
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", METHOD_NAMES)
 def test_every_declared_hyperparameter_is_a_float64_leaf(name):
     method = METHODS[name]
     leaves = {f: getattr(method, f) for f in type(method).hyperparameters() if getattr(method, f) is not None}

@@ -9,7 +9,7 @@ from dln_theory.cli import main
 
 #: claims whose quick run alone takes longer than about 20 s on 2 cores: run with ``-m slow``
 #: (`make test-slow`), with their defects (tests/test_claims_negative.py).
-SLOW_CLAIMS = {"sme_weak_order_2"}
+SLOW_CLAIMS = {"sme_weak_order_2", "sme_weak_order_1"}
 CLAIMS = [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW_CLAIMS else [])
           for name in sorted(verify.all_claims())]
 
