@@ -59,8 +59,8 @@ def test_registry_lists_every_script():
 
 
 #: quick figures of 15–20 s on 2 cores, whose claims are tested by default anyway
-#: (tests/test_verify.py): with ``-m slow``.
-SLOW_FIGURES = {"sde", "saddle_to_saddle"}
+#: (tests/test_verify.py): with ``-m slow`` (modified_flow's negative control with it).
+SLOW_FIGURES = {"sde", "saddle_to_saddle", "modified_flow"}
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if n in SLOW_FIGURES else [])
@@ -176,6 +176,7 @@ def test_depth_fails_with_the_prediction_of_another_depth(rendered):
 
 
 @pytest.mark.negative
+@pytest.mark.slow
 def test_modified_flow_fails_when_corrections_are_dropped(rendered):
     """Every order compared with the plain flow (the h^p corrections dropped): slopes all ≈ 1."""
     r = damaged(rendered, "modified_flow")
